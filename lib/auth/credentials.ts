@@ -1,0 +1,103 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CredentialSource } from '../config.js';
+import { CredentialsConfigError } from './errors.js';
+
+/** IAM password credentials, or a token issued elsewhere and used as-is. */
+export type Credentials =
+  | { kind: 'password'; userName: string; password: string; domainName: string }
+  | { kind: 'token'; token: string };
+
+export interface CredentialsLoader {
+  load(): Promise<Credentials>;
+  /** Forget any cached copy: the next `load` reads the source again (e.g. after a rotation). */
+  invalidate(): void;
+}
+
+/**
+ * Seconds a secret value is reused before Secrets Manager is asked again.
+ * @default 300
+ */
+export const SECRET_CACHE_SECONDS = 300;
+
+let secretsProvider: SecretsProvider | undefined;
+
+/** One Secrets Manager provider per container; its cache survives warm invocations. */
+export function getSecretsProvider(): SecretsProvider {
+  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+  return secretsProvider;
+}
+
+/** Drops the shared provider and its cache (tests, or a process that changes `AWS_ENDPOINT_URL`). */
+export function resetSecretsProvider(): void {
+  secretsProvider = undefined;
+}
+
+function nonEmpty(data: Record<string, unknown>, key: string): string | undefined {
+  const value = data[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Validates the secret's JSON without ever quoting a value from it. */
+export function parseCredentialsSecret(secretId: string, data: unknown): Credentials {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new CredentialsConfigError(`secret ${secretId} must hold a JSON object`);
+  }
+  const record = data as Record<string, unknown>;
+  const token = nonEmpty(record, 'token');
+  if (token !== undefined) return { kind: 'token', token };
+  const userName = nonEmpty(record, 'userName');
+  const password = nonEmpty(record, 'password');
+  const domainName = nonEmpty(record, 'domainName');
+  if (userName === undefined || password === undefined || domainName === undefined) {
+    const missing = [
+      userName === undefined && 'userName',
+      password === undefined && 'password',
+      domainName === undefined && 'domainName',
+    ].filter(Boolean);
+    throw new CredentialsConfigError(
+      `secret ${secretId} must hold {"userName","password","domainName"} or {"token"}; missing ${missing.join(', ')}`,
+    );
+  }
+  return { kind: 'password', userName, password, domainName };
+}
+
+/**
+ * Loads credentials from the configured source: the Secrets Manager secret (JSON, cached for
+ * `cacheSeconds`) or the local-development environment trio.
+ */
+export function credentialsLoader(
+  source: CredentialSource,
+  { cacheSeconds = SECRET_CACHE_SECONDS, provider = getSecretsProvider }: {
+    cacheSeconds?: number;
+    provider?: () => SecretsProvider;
+  } = {},
+): CredentialsLoader {
+  if (source.kind === 'env') {
+    const credentials: Credentials = {
+      kind: 'password',
+      userName: source.userName,
+      password: source.password,
+      domainName: source.domainName,
+    };
+    return { load: async () => credentials, invalidate: () => {} };
+  }
+  let forceFetch = false;
+  return {
+    async load() {
+      let data: unknown;
+      try {
+        data = await provider().get(source.secretId, { maxAge: cacheSeconds, transform: 'json', forceFetch });
+      } catch (error) {
+        // Only the error's name: a JSON parse message can quote the secret's text, and `cause` would carry it.
+        throw new CredentialsConfigError(`secret ${source.secretId} could not be read: ${(error as Error).name}`);
+      }
+      forceFetch = false;
+      if (data === undefined) throw new CredentialsConfigError(`secret ${source.secretId} has no value`);
+      return parseCredentialsSecret(source.secretId, data);
+    },
+    invalidate() {
+      forceFetch = true;
+    },
+  };
+}

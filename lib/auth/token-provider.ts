@@ -1,0 +1,159 @@
+import { fetchText, type FetchLike } from '../http/fetch-text.js';
+import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
+import { parseTimestamp } from '../lakeformation/job.js';
+import type { TokenSource } from '../lakeformation/client.js';
+import type { CredentialsLoader } from './credentials.js';
+import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
+
+export interface TokenProviderOptions {
+  /** IAM base URL, e.g. `https://iam.cn-north-4.myhuaweicloud.com`. */
+  iamEndpoint: string;
+  /** The token is scoped to this project. */
+  projectId: string;
+  credentials: CredentialsLoader;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /**
+   * A token with less than this left is never handed out.
+   * @default 300000 (5 minutes)
+   */
+  refreshMarginMs?: number;
+  /**
+   * Timeout of one IAM request.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  timing?: Partial<Timing>;
+}
+
+interface CachedToken {
+  token: string;
+  /** Epoch ms; `Infinity` for a pre-issued token, which has no known expiry. */
+  expiresAt: number;
+  preIssued: boolean;
+}
+
+/**
+ * Module scope, so tokens survive warm invocations. Keyed by IAM endpoint and project: a token is
+ * only good for the project it was scoped to.
+ */
+const cache = new Map<string, CachedToken>();
+const inFlight = new Map<string, Promise<CachedToken>>();
+/** Pre-issued tokens LakeFormation rejected, until the secret yields a different one. */
+const rejectedPreIssued = new Map<string, string>();
+
+/** Forgets every cached token (tests; never needed in a handler). */
+export function resetTokenCache(): void {
+  cache.clear();
+  inFlight.clear();
+  rejectedPreIssued.clear();
+}
+
+const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
+
+/**
+ * An IAM token source with a module-scope cache, refresh ahead of expiry and single flight: however
+ * many callers wait for a token, one IAM request is made.
+ *
+ * @example
+ * const tokens = createTokenProvider({ iamEndpoint, projectId, credentials: credentialsLoader(config.credentials) });
+ * const client = createLakeFormationClient({ endpoint, projectId, tokens });
+ */
+export function createTokenProvider(options: TokenProviderOptions): TokenSource {
+  const iamEndpoint = options.iamEndpoint.replace(/\/+$/, '');
+  const key = `${iamEndpoint}|${options.projectId}`;
+  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const refreshMarginMs = options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
+  const timing: Timing = { ...realTiming, ...options.timing };
+
+  async function requestToken(userName: string, password: string, domainName: string): Promise<CachedToken> {
+    const body = JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: userName, password, domain: { name: domainName } } } },
+        scope: { project: { id: options.projectId } },
+      },
+    });
+    const response = await withRetries(
+      async () => {
+        const res = await fetchText(
+          fetchImpl,
+          `${iamEndpoint}/v3/auth/tokens?nocatalog=true`,
+          { method: 'POST', headers: { 'Content-Type': 'application/json;charset=utf8' }, body },
+          timeoutMs,
+          {
+            timeout: (ms) => new IamUnavailableError(`IAM token request timed out after ${ms} ms`),
+            network: (cause) => new IamUnavailableError('IAM token request failed to connect', undefined, { cause }),
+          },
+        );
+        if (res.status >= 500 || res.status === 408 || res.status === 429) {
+          throw new IamUnavailableError(`IAM token request failed with HTTP ${res.status}`, res.status);
+        }
+        return res;
+      },
+      (error) => ({ retry: error instanceof IamUnavailableError }),
+      { options: retry, timing, deadline: Number.POSITIVE_INFINITY },
+    );
+    if (response.status !== 201 && response.status !== 200) {
+      // A refused password may be a rotated one: read the secret again next time.
+      options.credentials.invalidate();
+      throw new CredentialsRejectedError(`IAM refused the credentials with HTTP ${response.status}`, response.status);
+    }
+    const token = response.headers.get('x-subject-token');
+    let expiresAt: number | undefined;
+    try {
+      expiresAt = parseTimestamp((JSON.parse(response.text) as { token?: { expires_at?: unknown } }).token?.expires_at);
+    } catch {
+      expiresAt = undefined;
+    }
+    if (!token || expiresAt === undefined) {
+      throw new IamUnavailableError('IAM answered without X-Subject-Token or token.expires_at', response.status);
+    }
+    return { token, expiresAt, preIssued: false };
+  }
+
+  async function issue(): Promise<CachedToken> {
+    const credentials = await options.credentials.load();
+    if (credentials.kind === 'password') {
+      return requestToken(credentials.userName, credentials.password, credentials.domainName);
+    }
+    if (rejectedPreIssued.get(key) === credentials.token) {
+      rejectedPreIssued.delete(key);
+      throw new CredentialsRejectedError(
+        'LakeFormation rejected the pre-issued token from the credentials secret, and a token cannot be renewed',
+        401,
+      );
+    }
+    return { token: credentials.token, expiresAt: Number.POSITIVE_INFINITY, preIssued: true };
+  }
+
+  return {
+    async getToken() {
+      const cached = cache.get(key);
+      if (cached && cached.expiresAt - timing.now() >= refreshMarginMs) return cached.token;
+      let pending = inFlight.get(key);
+      if (!pending) {
+        pending = issue()
+          .then((fresh) => {
+            cache.set(key, fresh);
+            return fresh;
+          })
+          .finally(() => inFlight.delete(key));
+        inFlight.set(key, pending);
+      }
+      return (await pending).token;
+    },
+
+    invalidate(token) {
+      const cached = cache.get(key);
+      if (cached?.token !== token) return; // someone already replaced it
+      cache.delete(key);
+      if (cached.preIssued) {
+        rejectedPreIssued.set(key, token);
+        options.credentials.invalidate();
+      }
+    },
+  };
+}

@@ -1,0 +1,201 @@
+import { isValidId } from './lakeformation/ids.js';
+
+/** A configuration variable is missing or malformed; the message names the variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+/** Where the Huawei IAM credentials come from. */
+export type CredentialSource =
+  | { kind: 'secret'; secretId: string }
+  | { kind: 'env'; userName: string; password: string; domainName: string };
+
+export interface Config {
+  region?: string;
+  lakeFormationEndpoint: string;
+  iamEndpoint: string;
+  projectId: string;
+  instanceId: string;
+  /** Instances a request may name. Always contains {@link Config.instanceId}. */
+  allowedInstanceIds: ReadonlySet<string>;
+  credentials: CredentialSource;
+  webhookSecretId?: string;
+  stopQueueUrl?: string;
+  stopDlqUrl?: string;
+  stopConcurrency: number;
+  /** Parsed JSON of `STALE_JOB_POLICY`; its fields are validated by the reaper. */
+  staleJobPolicy: unknown;
+}
+
+/** Settings that only some functions need; each function names the ones it requires. */
+export type OptionalSetting = 'webhookSecretId' | 'stopQueueUrl' | 'stopDlqUrl';
+
+const VARIABLE_OF: Record<OptionalSetting, string> = {
+  webhookSecretId: 'WEBHOOK_SECRET_ID',
+  stopQueueUrl: 'STOP_QUEUE_URL',
+  stopDlqUrl: 'STOP_DLQ_URL',
+};
+
+const REGION = /^[a-z]{2,}(-[a-z]+)+-\d{1,2}$/;
+const MAX_CONCURRENCY = 100;
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string, hint = 'is required'): string {
+  const value = read(env, name);
+  if (value === undefined) throw new ConfigError(name, hint);
+  return value;
+}
+
+function baseUrl(env: Env, name: string, fallback: string | undefined): string {
+  const raw = read(env, name) ?? fallback;
+  if (raw === undefined) throw new ConfigError(name, 'is required when LAKEFORMATION_REGION is not set');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a URL: ${JSON.stringify(raw)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigError(name, `must be an http(s) URL, got ${url.protocol}`);
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    throw new ConfigError(name, 'must be a base URL without credentials, query or fragment');
+  }
+  return url.toString().replace(/\/+$/, '');
+}
+
+function id(name: string, value: string): string {
+  if (!isValidId(value)) throw new ConfigError(name, 'must be 1-64 letters, digits or dashes');
+  return value;
+}
+
+function credentials(env: Env): CredentialSource {
+  const secretId = read(env, 'HUAWEICLOUD_CREDENTIALS_SECRET_ID');
+  if (secretId !== undefined) return { kind: 'secret', secretId };
+  const trio = ['HUAWEICLOUD_USER_NAME', 'HUAWEICLOUD_PASSWORD', 'HUAWEICLOUD_DOMAIN_NAME'] as const;
+  const present = trio.filter((name) => read(env, name) !== undefined);
+  if (present.length === 0) {
+    throw new ConfigError(
+      'HUAWEICLOUD_CREDENTIALS_SECRET_ID',
+      'is required (or, for local development, HUAWEICLOUD_USER_NAME, HUAWEICLOUD_PASSWORD and HUAWEICLOUD_DOMAIN_NAME)',
+    );
+  }
+  const missing = trio.find((name) => read(env, name) === undefined);
+  if (missing !== undefined) {
+    throw new ConfigError(missing, `is required together with ${present.join(', ')}`);
+  }
+  return {
+    kind: 'env',
+    userName: required(env, 'HUAWEICLOUD_USER_NAME'),
+    password: required(env, 'HUAWEICLOUD_PASSWORD'),
+    domainName: required(env, 'HUAWEICLOUD_DOMAIN_NAME'),
+  };
+}
+
+function concurrency(env: Env): number {
+  const raw = read(env, 'STOP_CONCURRENCY');
+  if (raw === undefined) return 10;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > MAX_CONCURRENCY) {
+    throw new ConfigError('STOP_CONCURRENCY', `must be an integer from 1 to ${MAX_CONCURRENCY}, got ${raw}`);
+  }
+  return value;
+}
+
+function queueUrl(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  try {
+    new URL(raw);
+  } catch {
+    throw new ConfigError(name, `is not a queue URL: ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function staleJobPolicy(env: Env): unknown {
+  const raw = read(env, 'STALE_JOB_POLICY');
+  if (raw === undefined) return {};
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError('STALE_JOB_POLICY', `is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Parses and validates the environment. Pure: it reads only `env`, so it is easy to test; use
+ * {@link getConfig} in handlers to parse once per container.
+ *
+ * @param needs optional settings the calling function cannot work without
+ * @throws {ConfigError} naming the first variable that is missing or malformed
+ * @example
+ * const config = parseConfig(process.env, ['webhookSecretId']);
+ */
+export function parseConfig(env: Env, needs: readonly OptionalSetting[] = []): Config {
+  const region = read(env, 'LAKEFORMATION_REGION');
+  if (region !== undefined && !REGION.test(region)) {
+    throw new ConfigError('LAKEFORMATION_REGION', `is not a Huawei Cloud region name such as cn-north-4: ${region}`);
+  }
+  const lakeFormationEndpoint = baseUrl(
+    env,
+    'LAKEFORMATION_ENDPOINT',
+    region && `https://lakeformation.${region}.myhuaweicloud.com`,
+  );
+  const iamEndpoint = baseUrl(env, 'HUAWEICLOUD_IAM_ENDPOINT', region && `https://iam.${region}.myhuaweicloud.com`);
+  const projectId = id('LAKEFORMATION_PROJECT_ID', required(env, 'LAKEFORMATION_PROJECT_ID'));
+  const instanceId = id('LAKEFORMATION_INSTANCE_ID', required(env, 'LAKEFORMATION_INSTANCE_ID'));
+
+  const allowed = new Set([instanceId]);
+  for (const entry of (read(env, 'LAKEFORMATION_ALLOWED_INSTANCE_IDS') ?? '').split(',')) {
+    const value = entry.trim();
+    if (value !== '') allowed.add(id('LAKEFORMATION_ALLOWED_INSTANCE_IDS', value));
+  }
+
+  const config: Config = {
+    ...(region !== undefined && { region }),
+    lakeFormationEndpoint,
+    iamEndpoint,
+    projectId,
+    instanceId,
+    allowedInstanceIds: allowed,
+    credentials: credentials(env),
+    stopConcurrency: concurrency(env),
+    staleJobPolicy: staleJobPolicy(env),
+  };
+  const webhookSecretId = read(env, 'WEBHOOK_SECRET_ID');
+  if (webhookSecretId !== undefined) config.webhookSecretId = webhookSecretId;
+  const stopQueueUrl = queueUrl(env, 'STOP_QUEUE_URL');
+  if (stopQueueUrl !== undefined) config.stopQueueUrl = stopQueueUrl;
+  const stopDlqUrl = queueUrl(env, 'STOP_DLQ_URL');
+  if (stopDlqUrl !== undefined) config.stopDlqUrl = stopDlqUrl;
+
+  for (const setting of needs) {
+    if (config[setting] === undefined) throw new ConfigError(VARIABLE_OF[setting], 'is required by this function');
+  }
+  return config;
+}
+
+let cached: { key: string; config: Config } | undefined;
+
+/**
+ * The process-wide configuration, parsed from `process.env` on first use (cold start) and reused by
+ * warm invocations.
+ */
+export function getConfig(needs: readonly OptionalSetting[] = []): Config {
+  const key = needs.join(',');
+  if (cached?.key !== key) cached = { key, config: parseConfig(process.env, needs) };
+  return cached.config;
+}

@@ -1,0 +1,38 @@
+/** The subset of `fetch` the clients use; inject a fake in unit tests. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface TextResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface FetchFailures {
+  timeout: (timeoutMs: number) => Error;
+  network: (cause: unknown) => Error;
+}
+
+/**
+ * One HTTP exchange, body included, bounded by `timeoutMs`: a server that stalls mid-body times out
+ * like one that never answers. Transport failures become the caller's own error types.
+ */
+export async function fetchText(
+  fetchImpl: FetchLike,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  failures: FetchFailures,
+): Promise<TextResponse> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const response = await fetchImpl(url, { ...init, signal: controller.signal });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text };
+  } catch (error) {
+    if (controller.signal.aborted) throw failures.timeout(timeoutMs);
+    throw failures.network(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}

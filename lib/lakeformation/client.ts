@@ -1,0 +1,202 @@
+import { fetchText, type FetchLike } from '../http/fetch-text.js';
+import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
+import {
+  DeadlineExceededError,
+  InvalidArgumentError,
+  LakeFormationHttpError,
+  LakeFormationNetworkError,
+  LakeFormationResponseError,
+  LakeFormationTimeoutError,
+  parseErrorBody,
+} from './errors.js';
+import { assertId } from './ids.js';
+import { isJobType, type Job, type JobPage, type JobType, parseJob, parseJobPage } from './job.js';
+
+/** Supplies IAM tokens; implemented by the token provider in `lib/auth`. */
+export interface TokenSource {
+  getToken(): Promise<string>;
+  /** LakeFormation rejected `token` (401): forget it so the next `getToken` fetches a new one. */
+  invalidate(token: string): void;
+}
+
+export interface LakeFormationClientOptions {
+  /** Base URL, e.g. `https://lakeformation.cn-north-4.myhuaweicloud.com`. */
+  endpoint: string;
+  projectId: string;
+  tokens: TokenSource;
+  /** @default globalThis.fetch */
+  fetch?: FetchLike;
+  /**
+   * Per-request timeout, body included.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  retry?: Partial<RetryOptions>;
+  timing?: Partial<Timing>;
+}
+
+export interface CallOptions {
+  /**
+   * Epoch ms by which the call must be over, retries included (e.g. the Lambda's remaining time
+   * minus a margin). No attempt starts and no back-off ends past it.
+   */
+  deadline?: number;
+}
+
+export interface JobRef {
+  instanceId: string;
+  jobId: string;
+}
+
+export interface ListJobsParams {
+  instanceId: string;
+  type: JobType;
+  status?: string;
+  /** LakeFormation's own name wildcard filter. */
+  namePattern?: string;
+  /** 0..1000. @default 0 */
+  offset?: number;
+  /** 1..1000. @default 100 */
+  limit?: number;
+}
+
+export interface LakeFormationClient {
+  /** `POST …/lf-jobs/{job_id}/stop`; resolves when LakeFormation accepted the stop (202). */
+  stopJob(ref: JobRef, options?: CallOptions): Promise<void>;
+  /** `GET …/lf-jobs/{job_id}`. */
+  getJob(ref: JobRef, options?: CallOptions): Promise<Job>;
+  /** `GET …/lf-jobs?type=&status=&name_pattern=&offset=&limit=`: one page. */
+  listJobs(params: ListJobsParams, options?: CallOptions): Promise<JobPage>;
+}
+
+/** Offsets and limits the list API accepts. */
+export const LIST_LIMITS = { maxOffset: 1000, maxLimit: 1000 } as const;
+
+/** Shortest time worth starting a request in; less than this before the deadline and we stop trying. */
+const MIN_ATTEMPT_MS = 50;
+
+/** Whether a failure is worth another attempt, and how long the server asked us to wait. */
+export function retryDecision(error: unknown): { retry: boolean; minDelayMs?: number } {
+  if (error instanceof LakeFormationHttpError) {
+    const retry = error.status === 408 || error.status === 429 || error.status >= 500;
+    return error.retryAfterSeconds !== undefined
+      ? { retry, minDelayMs: error.retryAfterSeconds * 1000 }
+      : { retry };
+  }
+  return { retry: error instanceof LakeFormationTimeoutError || error instanceof LakeFormationNetworkError };
+}
+
+function retryAfter(headers: Headers): number | undefined {
+  const raw = headers.get('retry-after');
+  if (raw === null || !/^\d+$/.test(raw.trim())) return undefined;
+  return Number(raw.trim());
+}
+
+/**
+ * Creates a typed LakeFormation `lf-jobs` client.
+ *
+ * Retries 408, 429, 5xx, timeouts and network errors with capped exponential back-off and full
+ * jitter, never past the caller's deadline; on 401 it asks `tokens` for a new token and repeats
+ * that request once.
+ *
+ * @example
+ * const client = createLakeFormationClient({ endpoint, projectId, tokens });
+ * await client.stopJob({ instanceId, jobId }, { deadline: Date.now() + 20_000 });
+ */
+export function createLakeFormationClient(options: LakeFormationClientOptions): LakeFormationClient {
+  const endpoint = options.endpoint.replace(/\/+$/, '');
+  const projectId = assertId('projectId', options.projectId);
+  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
+  const timing: Timing = { ...realTiming, ...options.timing };
+
+  function jobsPath(instanceId: string): string {
+    const instance = encodeURIComponent(assertId('instanceId', instanceId));
+    return `/v1/${encodeURIComponent(projectId)}/instances/${instance}/lf-jobs`;
+  }
+
+  function jobPath(ref: JobRef): string {
+    const base = jobsPath(ref.instanceId);
+    return `${base}/${encodeURIComponent(assertId('jobId', ref.jobId))}`;
+  }
+
+  /** One request with the current token; a 401 gets one fresh token and one more try. */
+  async function exchange(operation: string, method: string, url: string, deadline: number) {
+    for (let refreshed = false; ; refreshed = true) {
+      const remaining = deadline - timing.now();
+      if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
+      const token = await options.tokens.getToken();
+      const attemptTimeout = Math.min(timeoutMs, remaining);
+      const response = await fetchText(
+        fetchImpl,
+        url,
+        { method, headers: { 'X-Auth-Token': token, Accept: 'application/json' } },
+        attemptTimeout,
+        {
+          timeout: (ms) => new LakeFormationTimeoutError(operation, ms),
+          network: (cause) => new LakeFormationNetworkError(operation, cause),
+        },
+      );
+      if (response.status >= 200 && response.status < 300) return response;
+      if (response.status === 401 && !refreshed) {
+        options.tokens.invalidate(token);
+        continue;
+      }
+      const meta: { requestId?: string; retryAfterSeconds?: number } = {};
+      const requestId = response.headers.get('x-request-id');
+      const seconds = retryAfter(response.headers);
+      if (requestId) meta.requestId = requestId;
+      if (seconds !== undefined) meta.retryAfterSeconds = seconds;
+      throw new LakeFormationHttpError(operation, response.status, parseErrorBody(response.text), meta);
+    }
+  }
+
+  function call(operation: string, method: string, url: string, callOptions: CallOptions = {}) {
+    const deadline = callOptions.deadline ?? Number.POSITIVE_INFINITY;
+    return withRetries(() => exchange(operation, method, url, deadline), retryDecision, {
+      options: retry,
+      timing,
+      deadline,
+    });
+  }
+
+  function json(operation: string, text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new LakeFormationResponseError(operation, `${operation}: response body is not JSON`);
+    }
+  }
+
+  return {
+    async stopJob(ref, callOptions) {
+      await call('stopJob', 'POST', `${endpoint}${jobPath(ref)}/stop`, callOptions);
+    },
+
+    async getJob(ref, callOptions) {
+      const response = await call('getJob', 'GET', `${endpoint}${jobPath(ref)}`, callOptions);
+      return parseJob('getJob', json('getJob', response.text));
+    },
+
+    async listJobs(params, callOptions) {
+      const offset = params.offset ?? 0;
+      const limit = params.limit ?? 100;
+      if (!isJobType(params.type)) throw new InvalidArgumentError('type', `is not a job type: ${params.type}`);
+      if (!Number.isInteger(offset) || offset < 0 || offset > LIST_LIMITS.maxOffset) {
+        throw new InvalidArgumentError('offset', `must be an integer from 0 to ${LIST_LIMITS.maxOffset}`);
+      }
+      if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMITS.maxLimit) {
+        throw new InvalidArgumentError('limit', `must be an integer from 1 to ${LIST_LIMITS.maxLimit}`);
+      }
+      const query = new URLSearchParams({ type: params.type });
+      if (params.status !== undefined) query.set('status', params.status);
+      if (params.namePattern !== undefined) query.set('name_pattern', params.namePattern);
+      query.set('offset', String(offset));
+      query.set('limit', String(limit));
+      const url = `${endpoint}${jobsPath(params.instanceId)}?${query}`;
+      const response = await call('listJobs', 'GET', url, callOptions);
+      return parseJobPage('listJobs', json('listJobs', response.text));
+    },
+  };
+}

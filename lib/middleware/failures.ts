@@ -1,0 +1,32 @@
+import type { MiddlewareObj } from '@middy/core';
+import { type Failure, classifyFailure } from '../failures.js';
+import { logger } from '../logger.js';
+
+/** A stop could not get an outcome; `failure` says why in the outcome vocabulary. */
+export class StopFailedError extends Error {
+  override name = 'StopFailedError';
+  constructor(
+    readonly failure: Failure,
+    options?: ErrorOptions,
+  ) {
+    super(failure.detail, options);
+  }
+}
+
+/**
+ * Error mapping: turns whatever a handler threw into a {@link StopFailedError} carrying the
+ * classified {@link Failure}, and logs it once. It rethrows (middy keeps `request.error`), so queue
+ * and schedule handlers fail loudly; the HTTP function renders it after this runs.
+ */
+export function failureMapping(): MiddlewareObj<unknown, unknown, Error> {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      if (error === null || error === undefined || error instanceof StopFailedError) return;
+      const failure = classifyFailure(error);
+      const log = failure.kind === 'INTERNAL' ? logger.error.bind(logger) : logger.warn.bind(logger);
+      log('stop failed', { failure: failure.kind, detail: failure.detail, upstream: failure.upstream, error });
+      request.error = new StopFailedError(failure, { cause: error });
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import type { CallOptions, JobRef, LakeFormationClient } from './lakeformation/client.js';
+import { LakeFormationHttpError } from './lakeformation/errors.js';
+import { NOT_RUNNING_STATUSES } from './lakeformation/job.js';
+
+/** The outcomes every entry point reports (design: "Stop outcomes"). */
+export type StopOutcome = 'STOP_REQUESTED' | 'NOT_RUNNING' | 'NOT_FOUND' | 'NOT_STOPPABLE';
+
+export interface StopResult {
+  jobId: string;
+  instanceId: string;
+  outcome: StopOutcome;
+  /** The job's status, when it was read (after a refused stop). */
+  status?: string;
+  /** Why LakeFormation refused the stop, for `NOT_STOPPABLE`. */
+  detail?: string;
+}
+
+/**
+ * Stops a job and classifies what happened. A refused stop (400/409) is told apart by reading the
+ * job, never by LakeFormation's error code, which the API does not document for this case.
+ * Failures that are worth retrying (throttling, timeouts, 5xx, credentials) are thrown.
+ */
+export async function stopWithOutcome(
+  client: LakeFormationClient,
+  ref: JobRef,
+  options: CallOptions = {},
+): Promise<StopResult> {
+  const base = { jobId: ref.jobId, instanceId: ref.instanceId };
+  try {
+    await client.stopJob(ref, options);
+    return { ...base, outcome: 'STOP_REQUESTED' };
+  } catch (error) {
+    if (!(error instanceof LakeFormationHttpError)) throw error;
+    if (error.status === 404) return { ...base, outcome: 'NOT_FOUND' };
+    if (error.status !== 400 && error.status !== 409) throw error;
+    let status: string;
+    try {
+      status = (await client.getJob(ref, options)).status;
+    } catch (readError) {
+      if (readError instanceof LakeFormationHttpError && readError.status === 404) {
+        return { ...base, outcome: 'NOT_FOUND' };
+      }
+      throw readError;
+    }
+    if (NOT_RUNNING_STATUSES.has(status)) return { ...base, outcome: 'NOT_RUNNING', status };
+    const detail = [error.errorCode, error.errorMsg].filter(Boolean).join(': ') || `HTTP ${error.status}`;
+    return { ...base, outcome: 'NOT_STOPPABLE', status, detail };
+  }
+}

@@ -1,0 +1,480 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type FaultsConfig, FaultInjector, type Target } from './faults.js';
+import { type EmulatedStatus, JobStore, type JobRecord, STATUSES, type SeedJob, TYPES } from './store.js';
+
+/**
+ * A LakeFormation `lf-jobs` + IAM token emulator: a test double of this project's making, built from
+ * Huawei's API pages. Where those pages are silent, the behaviour below is our choice, marked
+ * "UNDOCUMENTED" and configurable, and the client must not depend on it.
+ */
+
+export interface EmulatorUser {
+  name: string;
+  password: string;
+  domain: string;
+}
+
+export interface EmulatorSettings {
+  /** Delay between an accepted stop and the job reading STOPPED. */
+  stopDelayMs: number;
+  /** The docs' tables say `status` is a string; their examples show `{"status": "..."}`. Both are served. */
+  statusShape: 'string' | 'object';
+  /** LakeFormation examples use milliseconds; IAM uses microseconds. */
+  timestampPrecision: 'millis' | 'micros';
+  /** Latency added to every LakeFormation answer. */
+  latencyMs: number;
+  /** Lifetime of issued tokens (Huawei: 24 h). */
+  tokenTtlMs: number;
+  /**
+   * UNDOCUMENTED: what stopping a job that is not RUNNING/SUBMITTED returns. `refuse` answers with
+   * `refusal`; `accept` answers 202 and changes nothing.
+   */
+  stopNotRunning: 'refuse' | 'accept';
+  /** UNDOCUMENTED: the refusal of a stop (not running, or FROZEN_*). */
+  refusal: { status: number; error_code: string; error_msg: string };
+}
+
+export interface EmulatorOptions extends Partial<EmulatorSettings> {
+  /** @default 0 (a free port) */
+  port?: number;
+  projectId: string;
+  instances: string[];
+  users: EmulatorUser[];
+  jobs?: (SeedJob & { instanceId?: string })[];
+  faults?: FaultsConfig;
+  now?: () => number;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  at: string;
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  target: Target | 'admin';
+  /** Which client operation this was, by route. */
+  operation: string;
+  fault?: string;
+  jobId?: string;
+}
+
+interface IssuedToken {
+  projectId: string;
+  expiresAt: number;
+  user: string;
+}
+
+const DEFAULTS: EmulatorSettings = {
+  stopDelayMs: 2_000,
+  statusShape: 'string',
+  timestampPrecision: 'millis',
+  latencyMs: 0,
+  tokenTtlMs: 24 * 3600_000,
+  stopNotRunning: 'refuse',
+  refusal: {
+    status: 400,
+    error_code: 'common.01000001',
+    error_msg: 'job is not in a state that can be stopped (emulator: Huawei does not document this answer)',
+  },
+};
+
+const NOT_RUNNING: ReadonlySet<string> = new Set(['CREATED', 'SUCCESS', 'FAILED', 'STOPPED', 'PARTIAL_SUCCESS']);
+
+/** The documented error bodies (valid JSON: the docs print the 401 one with single quotes). */
+const BODIES = {
+  badRequest: (reason: string) => ({
+    error_code: 'common.01000001',
+    error_msg: `failed to read http request, please check your input, code: 400, reason: ${reason}`,
+  }),
+  unauthorized: { error_code: 'APIG.1002', error_msg: 'Incorrect token or token resolution failed' },
+  forbidden: (message: string) => ({
+    error: { code: '403', message, error_code: null, error_msg: null, title: 'Forbidden' },
+    error_code: '403',
+    error_msg: message,
+    title: 'Forbidden',
+  }),
+  notFound: { error_code: 'common.01000001', error_msg: 'response status exception, code: 404' },
+  timeout: { error_code: 'common.00000408', error_msg: 'timeout exception occurred' },
+  throttled: {
+    error_code: 'APIG.0308',
+    error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:20,time:1 second',
+  },
+  internal: { error_code: 'common.00000500', error_msg: 'internal error' },
+  unavailable: { error_code: 'common.00000503', error_msg: 'service unavailable' },
+  noApi: { error_code: 'APIG.0101', error_msg: 'The API does not exist or has not been published in the environment' },
+};
+
+const JOBS_PATH = /^\/v1\/([^/]+)\/instances\/([^/]+)\/lf-jobs(?:\/([^/]+)(\/stop)?)?$/;
+
+function formatTime(ms: number, precision: EmulatorSettings['timestampPrecision']): string {
+  const iso = new Date(ms).toISOString();
+  return precision === 'micros' ? iso.replace(/\.(\d{3})Z$/, '.$1000Z') : iso;
+}
+
+/** `name_pattern`: UNDOCUMENTED beyond "wildcard of the task name"; `*`/`?` are globs, else a substring. */
+function nameMatcher(pattern: string): (name: string) => boolean {
+  if (!/[*?]/.test(pattern)) return (name) => name.toLowerCase().includes(pattern.toLowerCase());
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const regex = new RegExp(`^${source}$`, 'i');
+  return (name) => regex.test(name);
+}
+
+export class LakeFormationEmulator {
+  readonly settings: EmulatorSettings;
+  readonly store: JobStore;
+  readonly faults = new FaultInjector();
+  readonly requests: RequestLogEntry[] = [];
+  readonly projectId: string;
+  readonly instances: string[];
+  private readonly users: EmulatorUser[];
+  private readonly tokens = new Map<string, IssuedToken>();
+  private readonly now: () => number;
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  private seq = 0;
+  /** IAM tokens issued so far. */
+  tokensIssued = 0;
+  url = '';
+
+  constructor(options: EmulatorOptions) {
+    const { port: _port, projectId, instances, users, jobs, faults, now, ...settings } = options;
+    this.settings = { ...DEFAULTS, ...settings };
+    this.projectId = projectId;
+    this.instances = instances;
+    this.users = users;
+    this.now = now ?? Date.now;
+    this.store = new JobStore(this.now, this.settings.stopDelayMs);
+    for (const instanceId of instances) this.store.addInstance(instanceId);
+    for (const job of jobs ?? []) this.store.add(job.instanceId ?? this.firstInstance(), job);
+    if (faults) this.faults.configure(faults);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) this.send(res, 500, { error_code: 'EMULATOR', error_msg: String(error) });
+      });
+    });
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Starts listening on 127.0.0.1 and resolves with the base URL. */
+  async listen(port = 0): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  update(settings: Partial<EmulatorSettings>): void {
+    Object.assign(this.settings, settings);
+    this.store.stopDelayMs = this.settings.stopDelayMs;
+  }
+
+  /** Token expiry: every token issued so far stops working (LakeFormation answers 401). */
+  expireTokens(): void {
+    for (const token of this.tokens.values()) token.expiresAt = Math.min(token.expiresAt, this.now() - 1);
+  }
+
+  /** Requests of the log matching `filter`, e.g. `{ operation: 'stopJob' }`. */
+  requestsWhere(filter: Partial<RequestLogEntry>): RequestLogEntry[] {
+    return this.requests.filter((entry) =>
+      Object.entries(filter).every(([key, value]) => entry[key as keyof RequestLogEntry] === value),
+    );
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    if (url.pathname.startsWith('/_admin/')) return this.admin(method, url, body, res);
+
+    const target: Target = url.pathname === '/v3/auth/tokens' ? 'iam' : 'lakeformation';
+    const match = JOBS_PATH.exec(url.pathname);
+    const operation =
+      target === 'iam'
+        ? 'issueToken'
+        : !match
+          ? 'unknown'
+          : match[4]
+            ? 'stopJob'
+            : match[3]
+              ? 'getJob'
+              : 'listJobs';
+    const log: RequestLogEntry = {
+      seq: ++this.seq,
+      at: new Date(this.now()).toISOString(),
+      method,
+      path: url.pathname,
+      query: url.search,
+      status: 0,
+      target,
+      operation,
+    };
+    if (match?.[3]) log.jobId = decodeURIComponent(match[3]);
+    this.requests.push(log);
+
+    const decision = this.faults.decide(method, url.pathname, target);
+    const latency = (target === 'lakeformation' ? this.settings.latencyMs : 0) + decision.extraLatencyMs;
+    if (latency > 0) await sleep(latency);
+    if (decision.fault) {
+      log.fault = decision.fault;
+      switch (decision.fault) {
+        case 'reset':
+          req.socket.destroy();
+          return;
+        case 'hang':
+          return; // never answered; the socket is destroyed on close()
+        case '408':
+          return this.reply(res, log, 408, BODIES.timeout);
+        case '429':
+          return this.reply(res, log, 429, BODIES.throttled);
+        case '500':
+          return this.reply(res, log, 500, BODIES.internal);
+        case '503':
+          return this.reply(res, log, 503, BODIES.unavailable);
+      }
+    }
+    if (target === 'iam') {
+      if (method !== 'POST') return this.reply(res, log, 405, { error: { code: 405, message: 'Method Not Allowed' } });
+      return this.issueToken(body, res, log);
+    }
+    if (!match) return this.reply(res, log, 404, BODIES.noApi);
+    const [, projectId = '', instanceId = '', jobId, stop] = match.map((part) => part && decodeURIComponent(part));
+    const expected = stop ? 'POST' : 'GET';
+    if (method !== expected) return this.reply(res, log, 404, BODIES.noApi);
+
+    const token = req.headers['x-auth-token'];
+    const issued = typeof token === 'string' ? this.tokens.get(token) : undefined;
+    if (!issued || issued.expiresAt <= this.now()) return this.reply(res, log, 401, BODIES.unauthorized);
+    if (issued.projectId !== projectId) {
+      return this.reply(res, log, 403, BODIES.forbidden('X-Auth-Token is invalid in the request'));
+    }
+    // UNDOCUMENTED: an unknown project or instance; we answer like a missing job.
+    if (projectId !== this.projectId || !this.store.hasInstance(instanceId)) {
+      return this.reply(res, log, 404, BODIES.notFound);
+    }
+    if (jobId === undefined) return this.listJobs(instanceId, url.searchParams, res, log);
+    const job = this.store.get(instanceId, jobId);
+    if (!job) return this.reply(res, log, 404, BODIES.notFound);
+    if (!stop) return this.reply(res, log, 200, this.render(job, 'show'));
+    return this.stopJob(job, res, log);
+  }
+
+  private stopJob(job: JobRecord, res: ServerResponse, log: RequestLogEntry): void {
+    // UNDOCUMENTED: a second stop while the first is pending is accepted again (a stop is a signal).
+    if (job.status === 'RUNNING' || job.status === 'SUBMITTED') {
+      this.store.requestStop(job);
+      return this.reply(res, log, 202, undefined);
+    }
+    if (NOT_RUNNING.has(job.status) && this.settings.stopNotRunning === 'accept') {
+      return this.reply(res, log, 202, undefined);
+    }
+    const { status, ...body } = this.settings.refusal;
+    return this.reply(res, log, status, body);
+  }
+
+  private listJobs(instanceId: string, query: URLSearchParams, res: ServerResponse, log: RequestLogEntry): void {
+    const type = query.get('type');
+    if (type === null || !(TYPES as readonly string[]).includes(type)) {
+      return this.reply(res, log, 400, BODIES.badRequest('type is required and must be a job type'));
+    }
+    const status = query.get('status');
+    if (status !== null && !(STATUSES as readonly string[]).includes(status)) {
+      return this.reply(res, log, 400, BODIES.badRequest('Type mismatch.'));
+    }
+    // The docs mark offset and limit as required but also give defaults (0 and 10); we apply the defaults.
+    const offset = integer(query.get('offset'), 0);
+    const limit = integer(query.get('limit'), 10);
+    if (offset === undefined || offset < 0 || offset > 1000) {
+      return this.reply(res, log, 400, BODIES.badRequest('offset must be between 0 and 1000'));
+    }
+    if (limit === undefined || limit < 1 || limit > 1000) {
+      return this.reply(res, log, 400, BODIES.badRequest('limit must be between 1 and 1000'));
+    }
+    const pattern = query.get('name_pattern');
+    const matches = pattern ? nameMatcher(pattern) : () => true;
+    const jobs = this.store
+      .list(instanceId)
+      .filter((job) => job.type === type && (status === null || job.status === status) && matches(job.name));
+    return this.reply(res, log, 200, {
+      total: jobs.length,
+      jobs: jobs.slice(offset, offset + limit).map((job) => this.render(job, 'list')),
+    });
+  }
+
+  private issueToken(body: string, res: ServerResponse, log: RequestLogEntry): void {
+    let request: unknown;
+    try {
+      request = JSON.parse(body);
+    } catch {
+      return this.reply(res, log, 400, { error: { code: 400, message: 'The request body is not JSON', title: 'Bad Request' } });
+    }
+    const auth = (request as { auth?: Record<string, unknown> })?.auth;
+    const identity = auth?.identity as { methods?: unknown; password?: { user?: Record<string, unknown> } } | undefined;
+    const user = identity?.password?.user;
+    const domain = (user?.domain as { name?: unknown } | undefined)?.name;
+    const scopeProject = (auth?.scope as { project?: { id?: unknown } } | undefined)?.project?.id;
+    if (
+      !Array.isArray(identity?.methods) ||
+      !identity.methods.includes('password') ||
+      typeof user?.name !== 'string' ||
+      typeof user.password !== 'string' ||
+      typeof domain !== 'string' ||
+      typeof scopeProject !== 'string'
+    ) {
+      return this.reply(res, log, 400, {
+        error: { code: 400, message: 'The request body is invalid', title: 'Bad Request' },
+      });
+    }
+    const known = this.users.find((u) => u.name === user.name && u.password === user.password && u.domain === domain);
+    if (!known) {
+      return this.reply(res, log, 401, {
+        error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
+      });
+    }
+    const token = `MIIemu${randomBytes(24).toString('hex')}`;
+    const issuedAt = this.now();
+    const expiresAt = issuedAt + this.settings.tokenTtlMs;
+    this.tokens.set(token, { projectId: scopeProject, expiresAt, user: known.name });
+    this.tokensIssued += 1;
+    log.status = 201;
+    res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': token });
+    res.end(
+      JSON.stringify({
+        token: {
+          expires_at: formatTime(expiresAt, 'micros'),
+          issued_at: formatTime(issuedAt, 'micros'),
+          methods: ['password'],
+          project: { id: scopeProject, name: 'emulated-region', domain: { name: domain } },
+          user: { name: known.name, domain: { name: domain } },
+        },
+      }),
+    );
+  }
+
+  private render(job: JobRecord, view: 'show' | 'list'): Record<string, unknown> {
+    const precision = this.settings.timestampPrecision;
+    const out: Record<string, unknown> = {
+      id: job.id,
+      name: job.name,
+      type: job.type,
+      create_time: formatTime(job.createTime, precision),
+      status: this.settings.statusShape === 'object' ? { status: job.status } : job.status,
+    };
+    if (job.startTime !== undefined) out.start_time = formatTime(job.startTime, precision);
+    if (view === 'list') {
+      if (job.endTime !== undefined) out.end_time = formatTime(job.endTime, precision);
+      if (job.startTime !== undefined) {
+        out.execute_time = Math.max(0, Math.floor(((job.endTime ?? this.now()) - job.startTime) / 1000));
+      }
+    }
+    return out;
+  }
+
+  private admin(method: string, url: URL, body: string, res: ServerResponse): void {
+    const route = `${method} ${url.pathname}`;
+    const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
+    switch (route) {
+      case 'GET /_admin/health':
+        return this.send(res, 200, { ok: true, projectId: this.projectId });
+      case 'GET /_admin/jobs':
+        return this.send(res, 200, { jobs: this.store.all() });
+      case 'POST /_admin/jobs': {
+        const instanceId = typeof input.instanceId === 'string' ? input.instanceId : undefined;
+        const added = ((input.jobs as SeedJob[]) ?? []).map((job) =>
+          this.store.add(instanceId ?? (job as { instanceId?: string }).instanceId ?? this.firstInstance(), job),
+        );
+        return this.send(res, 201, { jobs: added });
+      }
+      case 'DELETE /_admin/jobs':
+        this.store.clear();
+        return this.send(res, 200, {});
+      case 'PUT /_admin/faults':
+        this.faults.configure(input as FaultsConfig);
+        return this.send(res, 200, {});
+      case 'DELETE /_admin/faults':
+        this.faults.clear();
+        return this.send(res, 200, {});
+      case 'POST /_admin/tokens/expire':
+        this.expireTokens();
+        return this.send(res, 200, {});
+      case 'PATCH /_admin/settings':
+        this.update(input as Partial<EmulatorSettings>);
+        return this.send(res, 200, this.settings);
+      case 'GET /_admin/requests': {
+        const since = Number(url.searchParams.get('since') ?? 0);
+        return this.send(res, 200, { requests: this.requests.filter((entry) => entry.seq > since) });
+      }
+      case 'DELETE /_admin/requests':
+        this.requests.length = 0;
+        return this.send(res, 200, {});
+      case 'GET /_admin/stats':
+        return this.send(res, 200, {
+          tokensIssued: this.tokensIssued,
+          faultsInjected: this.faults.injected,
+          requests: this.requests.length,
+        });
+      default:
+        return this.send(res, 404, { error: `no admin route ${route}` });
+    }
+  }
+
+  private firstInstance(): string {
+    return this.instances[0] ?? 'default';
+  }
+
+  private reply(res: ServerResponse, log: RequestLogEntry, status: number, body: unknown): void {
+    log.status = status;
+    this.send(res, status, body);
+  }
+
+  private send(res: ServerResponse, status: number, body: unknown): void {
+    const headers: Record<string, string> = { 'X-request-id': randomBytes(16).toString('hex') };
+    if (body === undefined) {
+      res.writeHead(status, headers);
+      res.end();
+      return;
+    }
+    headers['Content-Type'] = 'application/json';
+    res.writeHead(status, headers);
+    res.end(JSON.stringify(body));
+  }
+}
+
+function integer(raw: string | null, fallback: number): number | undefined {
+  if (raw === null || raw === '') return fallback;
+  return /^-?\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Creates and starts an emulator. */
+export async function startEmulator(options: EmulatorOptions): Promise<LakeFormationEmulator> {
+  const emulator = new LakeFormationEmulator(options);
+  await emulator.listen(options.port ?? 0);
+  return emulator;
+}
+
+export type { EmulatedStatus };
