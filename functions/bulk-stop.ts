@@ -1,0 +1,3 @@
+export const handler = async () => {
+  throw new Error('bulk-stop is not implemented yet');
+};

@@ -1,0 +1,107 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { credentialsLoader, parseCredentialsSecret, resetSecretsProvider } from '../../lib/auth/credentials.js';
+import { CredentialsConfigError } from '../../lib/auth/errors.js';
+
+const secretsManager = mockClient(SecretsManagerClient);
+const SECRET = 'lf-job-stopper/test/huaweicloud-credentials';
+
+beforeEach(() => {
+  secretsManager.reset();
+  resetSecretsProvider();
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 0));
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Function: credentialsLoader()', () => {
+  it('reads the secret once per TTL however often credentials are needed', async () => {
+    // Prepare
+    secretsManager.on(GetSecretValueCommand, { SecretId: SECRET }).resolves({
+      SecretString: JSON.stringify({ userName: 'stopper', password: 'pw', domainName: 'acme' }),
+    });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET }, { cacheSeconds: 300 });
+
+    // Act
+    for (let i = 0; i < 5; i++) await loader.load();
+    vi.setSystemTime(Date.now() + 299_000);
+    await loader.load();
+    const callsWithinTtl = secretsManager.commandCalls(GetSecretValueCommand).length;
+    vi.setSystemTime(Date.now() + 2_000);
+    const credentials = await loader.load();
+
+    // Assess
+    expect(callsWithinTtl).toBe(1);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect(credentials).toEqual({ kind: 'password', userName: 'stopper', password: 'pw', domainName: 'acme' });
+  });
+
+  it('reads the secret again after invalidate, within the TTL', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+    await loader.load();
+
+    loader.invalidate();
+    await loader.load();
+    await loader.load();
+
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('returns a pre-issued token secret as a token credential', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+    expect(await loader.load()).toEqual({ kind: 'token', token: 'pre-issued' });
+  });
+
+  it('names the secret but never quotes it when the secret is not JSON', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'password=hunter2-very-secret' });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+    const error = await loader.load().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialsConfigError);
+    expect((error as Error).message).toContain(SECRET);
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
+  });
+
+  it('reports a missing secret as a configuration error', async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+    await expect(loader.load()).rejects.toThrow(/could not be read: .*ResourceNotFoundException|could not be read/);
+  });
+
+  it('uses the local-development trio without touching Secrets Manager', async () => {
+    const loader = credentialsLoader({ kind: 'env', userName: 'u', password: 'p', domainName: 'd' });
+    expect(await loader.load()).toEqual({ kind: 'password', userName: 'u', password: 'p', domainName: 'd' });
+    expect(secretsManager.calls()).toHaveLength(0);
+  });
+});
+
+describe('Function: parseCredentialsSecret()', () => {
+  it.each([
+    [[], 'must hold a JSON object'],
+    ['text', 'must hold a JSON object'],
+    [{ userName: 'u', password: 'p' }, 'missing domainName'],
+    [{ userName: '', password: 'p', domainName: 'd' }, 'missing userName'],
+    [{ token: '' }, 'missing userName, password, domainName'],
+  ])('rejects %j: %s', (data, message) => {
+    expect(() => parseCredentialsSecret(SECRET, data)).toThrow(message);
+  });
+
+  it('never quotes a value from the secret in its error', () => {
+    const error = (() => {
+      try {
+        parseCredentialsSecret(SECRET, { userName: 'admin', password: 'hunter2' });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).not.toContain('hunter2');
+    expect(error?.message).not.toContain('admin');
+  });
+});

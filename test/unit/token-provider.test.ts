@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Credentials, CredentialsLoader } from '../../lib/auth/credentials.js';
+import { CredentialsRejectedError, IamUnavailableError } from '../../lib/auth/errors.js';
+import { createTokenProvider, resetTokenCache, type TokenProviderOptions } from '../../lib/auth/token-provider.js';
+import { type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
+
+const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const IAM = 'https://iam.cn-north-4.myhuaweicloud.com';
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+
+function loader(credentials: Credentials | (() => Credentials)) {
+  const state = { loads: 0, invalidations: 0 };
+  const source: CredentialsLoader = {
+    async load() {
+      state.loads += 1;
+      return typeof credentials === 'function' ? credentials() : credentials;
+    },
+    invalidate() {
+      state.invalidations += 1;
+    },
+  };
+  return Object.assign(source, { state });
+}
+
+const PASSWORD: Credentials = { kind: 'password', userName: 'stopper', password: 's3cret!', domainName: 'acme' };
+
+function issued(token: string, expiresAt: string): FakeAnswer {
+  return {
+    status: 201,
+    headers: { 'X-Subject-Token': token },
+    body: { token: { expires_at: expiresAt, issued_at: '2026-11-28T12:00:00.000000Z', methods: ['password'] } },
+  };
+}
+
+function setup(answers: FakeAnswer[], options: Partial<TokenProviderOptions> = {}) {
+  const fetch = fakeFetch(answers);
+  const clock = { now: NOW };
+  const credentials = loader(PASSWORD);
+  const provider = createTokenProvider({
+    iamEndpoint: IAM,
+    projectId: PROJECT,
+    credentials,
+    fetch,
+    timing: { now: () => clock.now, sleep: async () => {}, random: () => 0 },
+    ...options,
+  });
+  return { provider, fetch, clock, credentials };
+}
+
+afterEach(() => resetTokenCache());
+
+describe('Function: createTokenProvider()', () => {
+  it('sends the documented password-auth body, project-scoped by id', async () => {
+    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00.000000Z')]);
+
+    const token = await provider.getToken();
+
+    expect(token).toBe('tok-A');
+    expect(fetch.calls).toHaveLength(1);
+    expect(fetch.calls[0]?.url).toBe(`${IAM}/v3/auth/tokens?nocatalog=true`);
+    expect(fetch.calls[0]?.method).toBe('POST');
+    expect(JSON.parse(fetch.calls[0]?.body ?? '')).toEqual({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: 'stopper', password: 's3cret!', domain: { name: 'acme' } } },
+        },
+        scope: { project: { id: PROJECT } },
+      },
+    });
+  });
+
+  it('makes one IAM call for 50 concurrent callers', async () => {
+    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00Z')]);
+
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => provider.getToken()));
+
+    expect(new Set(tokens)).toEqual(new Set(['tok-A']));
+    expect(fetch.calls).toHaveLength(1);
+  });
+
+  it('shares the cache between providers for the same IAM endpoint and project (warm invocations)', async () => {
+    const first = setup([issued('tok-A', '2026-11-29T12:00:00Z')]);
+    await first.provider.getToken();
+    const second = setup([issued('tok-B', '2026-11-29T12:00:00Z')]);
+
+    expect(await second.provider.getToken()).toBe('tok-A');
+    expect(second.fetch.calls).toHaveLength(0);
+  });
+
+  it('keeps tokens of different projects apart', async () => {
+    const first = setup([issued('tok-A', '2026-11-29T12:00:00Z')]);
+    await first.provider.getToken();
+    const other = setup([issued('tok-B', '2026-11-29T12:00:00Z')], { projectId: 'ffff0000' });
+
+    expect(await other.provider.getToken()).toBe('tok-B');
+  });
+
+  it('reuses a token while more than 5 minutes are left, and refreshes it after', async () => {
+    // expires 10 minutes from NOW, microsecond precision as IAM sends it
+    const { provider, fetch, clock } = setup([
+      issued('tok-A', '2026-11-28T12:10:00.123456Z'),
+      issued('tok-B', '2026-11-29T12:00:00.000000Z'),
+    ]);
+    expect(await provider.getToken()).toBe('tok-A');
+
+    clock.now = NOW + 5 * 60_000; // 5 min 0.123 s left: still used
+    expect(await provider.getToken()).toBe('tok-A');
+
+    clock.now = NOW + 5 * 60_000 + 124; // just under 5 min left: never used
+    expect(await provider.getToken()).toBe('tok-B');
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('reads expires_at with microseconds to the millisecond', async () => {
+    const { provider, clock } = setup([
+      issued('tok-A', '2026-11-28T12:05:00.000999Z'),
+      issued('tok-B', '2026-11-29T12:00:00Z'),
+    ]);
+    await provider.getToken();
+    // exactly 5 min left: still good (the 999 µs round down to 0 ms)
+    clock.now = NOW;
+    expect(await provider.getToken()).toBe('tok-A');
+    clock.now = NOW + 1;
+    expect(await provider.getToken()).toBe('tok-B');
+  });
+
+  it('fetches a new token after invalidate (LakeFormation answered 401)', async () => {
+    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00Z'), issued('tok-B', '2026-11-29T12:00:00Z')]);
+    await provider.getToken();
+
+    provider.invalidate('tok-A');
+
+    expect(await provider.getToken()).toBe('tok-B');
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('ignores invalidation of a token that was already replaced', async () => {
+    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00Z'), issued('tok-B', '2026-11-29T12:00:00Z')]);
+    await provider.getToken();
+    provider.invalidate('tok-A');
+    await provider.getToken();
+
+    provider.invalidate('tok-A');
+
+    expect(await provider.getToken()).toBe('tok-B');
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('retries IAM 5xx and network errors', async () => {
+    const { provider, fetch } = setup([
+      { status: 503 },
+      { network: 'ECONNRESET' },
+      issued('tok-A', '2026-11-29T12:00:00Z'),
+    ]);
+    expect(await provider.getToken()).toBe('tok-A');
+    expect(fetch.calls).toHaveLength(3);
+  });
+
+  it('reports IAM unavailable after its retries', async () => {
+    const { provider } = setup([{ status: 500 }, { status: 500 }], { retry: { maxAttempts: 2 } });
+    await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
+  });
+
+  it('reports refused credentials and drops the cached secret so a rotation is picked up', async () => {
+    const { provider, credentials } = setup([
+      { status: 401, body: { error: { code: 401, message: 'The username or password is wrong.' } } },
+    ]);
+    const error = await provider.getToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CredentialsRejectedError);
+    expect((error as CredentialsRejectedError).status).toBe(401);
+    expect(credentials.state.invalidations).toBe(1);
+  });
+
+  it('lets every waiting caller see the failure, then tries again on the next call', async () => {
+    const { provider, fetch } = setup([{ status: 403 }, issued('tok-A', '2026-11-29T12:00:00Z')]);
+    const results = await Promise.allSettled([provider.getToken(), provider.getToken(), provider.getToken()]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await provider.getToken()).toBe('tok-A');
+    expect(fetch.calls).toHaveLength(2);
+  });
+
+  it('treats an answer without X-Subject-Token as IAM failing', async () => {
+    const { provider } = setup([{ status: 201, body: { token: { expires_at: '2026-11-29T12:00:00Z' } } }]);
+    await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
+  });
+
+  describe('a pre-issued token', () => {
+    it('is used as-is, without calling IAM', async () => {
+      const fetch = fakeFetch([]);
+      const provider = createTokenProvider({
+        iamEndpoint: IAM,
+        projectId: PROJECT,
+        credentials: loader({ kind: 'token', token: 'pre-issued' }),
+        fetch,
+      });
+      expect(await provider.getToken()).toBe('pre-issued');
+      expect(fetch.calls).toHaveLength(0);
+    });
+
+    it('is not renewed once rejected: the next call fails as a credentials failure', async () => {
+      const credentials = loader({ kind: 'token', token: 'pre-issued' });
+      const provider = createTokenProvider({ iamEndpoint: IAM, projectId: PROJECT, credentials, fetch: fakeFetch([]) });
+      await provider.getToken();
+
+      provider.invalidate('pre-issued');
+
+      await expect(provider.getToken()).rejects.toBeInstanceOf(CredentialsRejectedError);
+      expect(credentials.state.invalidations).toBe(1);
+    });
+
+    it('is replaced when the secret now holds a different token', async () => {
+      let current = 'old-token';
+      const credentials = loader(() => ({ kind: 'token', token: current }));
+      const provider = createTokenProvider({ iamEndpoint: IAM, projectId: PROJECT, credentials, fetch: fakeFetch([]) });
+      await provider.getToken();
+
+      current = 'rotated-token';
+      provider.invalidate('old-token');
+
+      expect(await provider.getToken()).toBe('rotated-token');
+    });
+  });
+});
