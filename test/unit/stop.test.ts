@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
+import { stopWithOutcome } from '../../lib/stop.js';
+import { fakeClient, httpError } from '../support/fake-client.js';
+
+const REF = { instanceId: 'inst-1', jobId: 'job-1' };
+
+describe('Function: stopWithOutcome()', () => {
+  it('reports STOP_REQUESTED when LakeFormation accepts the stop, without reading the job', async () => {
+    const client = fakeClient();
+    expect(await stopWithOutcome(client, REF)).toEqual({ ...REF, outcome: 'STOP_REQUESTED' });
+    expect(client.calls.map((c) => c.op)).toEqual(['stopJob']);
+  });
+
+  it('reports NOT_FOUND on 404', async () => {
+    const client = fakeClient({ stop: httpError(404, 'common.01000001') });
+    expect(await stopWithOutcome(client, REF)).toEqual({ ...REF, outcome: 'NOT_FOUND' });
+  });
+
+  it.each(['CREATED', 'SUCCESS', 'FAILED', 'STOPPED', 'PARTIAL_SUCCESS'])(
+    'reads the job after a refused stop and reports NOT_RUNNING for %s',
+    async (status) => {
+      const client = fakeClient({ stop: httpError(400, 'common.01000001'), jobs: { 'job-1': { status } } });
+      expect(await stopWithOutcome(client, REF)).toEqual({ ...REF, outcome: 'NOT_RUNNING', status });
+      expect(client.calls.map((c) => c.op)).toEqual(['stopJob', 'getJob']);
+    },
+  );
+
+  it.each(['FROZEN_RELEASABLE', 'FROZEN_UNRELEASABLE', 'RUNNING', 'SUBMITTED', 'SOMETHING_NEW'])(
+    'reports NOT_STOPPABLE when the refused job is %s, with LakeFormation’s reason',
+    async (status) => {
+      const client = fakeClient({ stop: httpError(409, 'LF.123', 'frozen'), jobs: { 'job-1': { status } } });
+      expect(await stopWithOutcome(client, REF)).toEqual({
+        ...REF,
+        outcome: 'NOT_STOPPABLE',
+        status,
+        detail: 'LF.123: frozen',
+      });
+    },
+  );
+
+  it('does not depend on the error code of the refusal: any 400 or 409 is classified by the job status', async () => {
+    const codes = ['common.01000001', 'lakeformation.00000005', undefined];
+    for (const code of codes) {
+      const client = fakeClient({ stop: httpError(400, code), jobs: { 'job-1': { status: 'SUCCESS' } } });
+      expect((await stopWithOutcome(client, REF)).outcome).toBe('NOT_RUNNING');
+    }
+  });
+
+  it('reports NOT_FOUND when the job vanished between the refused stop and the read', async () => {
+    const client = fakeClient({ stop: httpError(400) });
+    expect((await stopWithOutcome(client, REF)).outcome).toBe('NOT_FOUND');
+  });
+
+  it.each([
+    ['a 500', httpError(500)],
+    ['a 429', httpError(429, 'APIG.0308')],
+    ['a 401', httpError(401, 'APIG.1002')],
+    ['a 403', httpError(403)],
+    ['a timeout', new LakeFormationTimeoutError('stopJob', 100)],
+  ])('throws %s for the caller to classify as retryable', async (_name, error) => {
+    const client = fakeClient({ stop: error });
+    await expect(stopWithOutcome(client, REF)).rejects.toBe(error);
+  });
+
+  it('passes the deadline on to both calls', async () => {
+    const client = fakeClient({ stop: httpError(400), jobs: { 'job-1': { status: 'FAILED' } } });
+    await stopWithOutcome(client, REF, { deadline: 12345 });
+    expect(client.calls[0]?.deadline).toBe(12345);
+  });
+});
