@@ -7,10 +7,11 @@ export default defineConfig({
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
       POWERTOOLS_METRICS_NAMESPACE: 'lf-job-stopper-test',
     },
     restoreMocks: true,
+    setupFiles: ['test/support/log-capture-setup.ts'],
     projects: [
       {
         extends: true,

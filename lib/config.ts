@@ -147,14 +147,21 @@ function staleJobPolicy(env: Env): unknown {
 export function parseConfig(env: Env, needs: readonly OptionalSetting[] = []): Config {
   const region = read(env, 'LAKEFORMATION_REGION');
   if (region !== undefined && !REGION.test(region)) {
-    throw new ConfigError('LAKEFORMATION_REGION', `is not a Huawei Cloud region name such as cn-north-4: ${region}`);
+    throw new ConfigError(
+      'LAKEFORMATION_REGION',
+      `is not a Huawei Cloud region name such as cn-north-4: ${region}`,
+    );
   }
   const lakeFormationEndpoint = baseUrl(
     env,
     'LAKEFORMATION_ENDPOINT',
     region && `https://lakeformation.${region}.myhuaweicloud.com`,
   );
-  const iamEndpoint = baseUrl(env, 'HUAWEICLOUD_IAM_ENDPOINT', region && `https://iam.${region}.myhuaweicloud.com`);
+  const iamEndpoint = baseUrl(
+    env,
+    'HUAWEICLOUD_IAM_ENDPOINT',
+    region && `https://iam.${region}.myhuaweicloud.com`,
+  );
   const projectId = id('LAKEFORMATION_PROJECT_ID', required(env, 'LAKEFORMATION_PROJECT_ID'));
   const instanceId = id('LAKEFORMATION_INSTANCE_ID', required(env, 'LAKEFORMATION_INSTANCE_ID'));
 
@@ -183,7 +190,8 @@ export function parseConfig(env: Env, needs: readonly OptionalSetting[] = []): C
   if (stopDlqUrl !== undefined) config.stopDlqUrl = stopDlqUrl;
 
   for (const setting of needs) {
-    if (config[setting] === undefined) throw new ConfigError(VARIABLE_OF[setting], 'is required by this function');
+    if (config[setting] === undefined)
+      throw new ConfigError(VARIABLE_OF[setting], 'is required by this function');
   }
   return config;
 }

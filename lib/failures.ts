@@ -8,7 +8,12 @@ import {
 } from './lakeformation/errors.js';
 
 /** What kind of failure kept a stop from getting an outcome. All of them are worth retrying later. */
-export type FailureKind = 'THROTTLED' | 'UPSTREAM_TIMEOUT' | 'UPSTREAM_ERROR' | 'CREDENTIALS_REJECTED' | 'INTERNAL';
+export type FailureKind =
+  | 'THROTTLED'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_ERROR'
+  | 'CREDENTIALS_REJECTED'
+  | 'INTERNAL';
 
 export interface Failure {
   kind: FailureKind;
@@ -55,7 +60,12 @@ export function classifyFailure(error: unknown): Failure {
         upstream,
       };
     }
-    return { kind: 'UPSTREAM_ERROR', httpStatus: 502, detail: `LakeFormation answered HTTP ${error.status}`, upstream };
+    return {
+      kind: 'UPSTREAM_ERROR',
+      httpStatus: 502,
+      detail: `LakeFormation answered HTTP ${error.status}`,
+      upstream,
+    };
   }
   if (error instanceof LakeFormationTimeoutError || error instanceof DeadlineExceededError) {
     return { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: error.message };

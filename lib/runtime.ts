@@ -18,7 +18,11 @@ export function getLakeFormationClient(config: Config): LakeFormationClient {
     });
     client = {
       config,
-      client: createLakeFormationClient({ endpoint: config.lakeFormationEndpoint, projectId: config.projectId, tokens }),
+      client: createLakeFormationClient({
+        endpoint: config.lakeFormationEndpoint,
+        projectId: config.projectId,
+        tokens,
+      }),
     };
   }
   return client.client;

@@ -44,9 +44,17 @@ async function waitForReady(url: string, child: ChildProcess, timeoutMs: number)
  *
  * @throws {MotoMissingError} when `moto_server` is not installed
  */
-export async function startMoto({ port, timeoutMs = 30_000 }: { port?: number; timeoutMs?: number } = {}): Promise<Moto> {
+export async function startMoto({
+  port,
+  timeoutMs = 30_000,
+}: {
+  port?: number;
+  timeoutMs?: number;
+} = {}): Promise<Moto> {
   const chosen = port ?? (await freePort());
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(chosen)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(chosen)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);

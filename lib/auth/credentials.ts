@@ -68,7 +68,10 @@ export function parseCredentialsSecret(secretId: string, data: unknown): Credent
  */
 export function credentialsLoader(
   source: CredentialSource,
-  { cacheSeconds = SECRET_CACHE_SECONDS, provider = getSecretsProvider }: {
+  {
+    cacheSeconds = SECRET_CACHE_SECONDS,
+    provider = getSecretsProvider,
+  }: {
     cacheSeconds?: number;
     provider?: () => SecretsProvider;
   } = {},
@@ -90,7 +93,9 @@ export function credentialsLoader(
         data = await provider().get(source.secretId, { maxAge: cacheSeconds, transform: 'json', forceFetch });
       } catch (error) {
         // Only the error's name: a JSON parse message can quote the secret's text, and `cause` would carry it.
-        throw new CredentialsConfigError(`secret ${source.secretId} could not be read: ${(error as Error).name}`);
+        throw new CredentialsConfigError(
+          `secret ${source.secretId} could not be read: ${(error as Error).name}`,
+        );
       }
       forceFetch = false;
       if (data === undefined) throw new CredentialsConfigError(`secret ${source.secretId} has no value`);

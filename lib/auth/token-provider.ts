@@ -1,7 +1,7 @@
-import { fetchText, type FetchLike } from '../http/fetch-text.js';
+import { type FetchLike, fetchText } from '../http/fetch-text.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
-import { parseTimestamp } from '../lakeformation/job.js';
 import type { TokenSource } from '../lakeformation/client.js';
+import { parseTimestamp } from '../lakeformation/job.js';
 import type { CredentialsLoader } from './credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
 
@@ -72,7 +72,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
   async function requestToken(userName: string, password: string, domainName: string): Promise<CachedToken> {
     const body = JSON.stringify({
       auth: {
-        identity: { methods: ['password'], password: { user: { name: userName, password, domain: { name: domainName } } } },
+        identity: {
+          methods: ['password'],
+          password: { user: { name: userName, password, domain: { name: domainName } } },
+        },
         scope: { project: { id: options.projectId } },
       },
     });
@@ -85,7 +88,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
           timeoutMs,
           {
             timeout: (ms) => new IamUnavailableError(`IAM token request timed out after ${ms} ms`),
-            network: (cause) => new IamUnavailableError('IAM token request failed to connect', undefined, { cause }),
+            network: (cause) =>
+              new IamUnavailableError('IAM token request failed to connect', undefined, { cause }),
           },
         );
         if (res.status >= 500 || res.status === 408 || res.status === 429) {
@@ -99,17 +103,25 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
     if (response.status !== 201 && response.status !== 200) {
       // A refused password may be a rotated one: read the secret again next time.
       options.credentials.invalidate();
-      throw new CredentialsRejectedError(`IAM refused the credentials with HTTP ${response.status}`, response.status);
+      throw new CredentialsRejectedError(
+        `IAM refused the credentials with HTTP ${response.status}`,
+        response.status,
+      );
     }
     const token = response.headers.get('x-subject-token');
     let expiresAt: number | undefined;
     try {
-      expiresAt = parseTimestamp((JSON.parse(response.text) as { token?: { expires_at?: unknown } }).token?.expires_at);
+      expiresAt = parseTimestamp(
+        (JSON.parse(response.text) as { token?: { expires_at?: unknown } }).token?.expires_at,
+      );
     } catch {
       expiresAt = undefined;
     }
     if (!token || expiresAt === undefined) {
-      throw new IamUnavailableError('IAM answered without X-Subject-Token or token.expires_at', response.status);
+      throw new IamUnavailableError(
+        'IAM answered without X-Subject-Token or token.expires_at',
+        response.status,
+      );
     }
     return { token, expiresAt, preIssued: false };
   }

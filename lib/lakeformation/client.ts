@@ -1,4 +1,4 @@
-import { fetchText, type FetchLike } from '../http/fetch-text.js';
+import { type FetchLike, fetchText } from '../http/fetch-text.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import {
   DeadlineExceededError,
@@ -182,7 +182,8 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     async listJobs(params, callOptions) {
       const offset = params.offset ?? 0;
       const limit = params.limit ?? 100;
-      if (!isJobType(params.type)) throw new InvalidArgumentError('type', `is not a job type: ${params.type}`);
+      if (!isJobType(params.type))
+        throw new InvalidArgumentError('type', `is not a job type: ${params.type}`);
       if (!Number.isInteger(offset) || offset < 0 || offset > LIST_LIMITS.maxOffset) {
         throw new InvalidArgumentError('offset', `must be an integer from 0 to ${LIST_LIMITS.maxOffset}`);
       }

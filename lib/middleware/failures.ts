@@ -1,5 +1,5 @@
 import type { MiddlewareObj } from '@middy/core';
-import { type Failure, classifyFailure } from '../failures.js';
+import { classifyFailure, type Failure } from '../failures.js';
 import { logger } from '../logger.js';
 
 /** A stop could not get an outcome; `failure` says why in the outcome vocabulary. */
@@ -25,7 +25,12 @@ export function failureMapping(): MiddlewareObj<unknown, unknown, Error> {
       if (error === null || error === undefined || error instanceof StopFailedError) return;
       const failure = classifyFailure(error);
       const log = failure.kind === 'INTERNAL' ? logger.error.bind(logger) : logger.warn.bind(logger);
-      log('stop failed', { failure: failure.kind, detail: failure.detail, upstream: failure.upstream, error });
+      log('stop failed', {
+        failure: failure.kind,
+        detail: failure.detail,
+        upstream: failure.upstream,
+        error,
+      });
       request.error = new StopFailedError(failure, { cause: error });
     },
   };

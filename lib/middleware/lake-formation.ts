@@ -24,7 +24,9 @@ export interface InjectLakeFormationOptions {
  * deadline on the context. The token itself is fetched on first use and cached across warm
  * invocations, so a request rejected before any LakeFormation call costs no IAM call.
  */
-export function injectLakeFormation(options: InjectLakeFormationOptions): MiddlewareObj<unknown, unknown, Error> {
+export function injectLakeFormation(
+  options: InjectLakeFormationOptions,
+): MiddlewareObj<unknown, unknown, Error> {
   const margin = options.deadlineMarginMs ?? 1000;
   const now = options.now ?? Date.now;
   return {

@@ -4,12 +4,21 @@ import { logger } from '../logger.js';
 
 /**
  * Adds the Lambda context to every log line and clears keys added during the previous invocation,
- * so nothing leaks from one request into the next. `correlationIdPath` is a JMESPath into the event
- * (e.g. `requestContext.requestId`).
+ * so nothing leaks from one request into the next. `correlationId` picks the id to stamp on every
+ * line (e.g. API Gateway's request id) from the event.
  */
-export function logging(options: { correlationIdPath?: string } = {}): MiddlewareObj {
-  return injectLambdaContext(logger, {
-    resetKeys: true,
-    ...(options.correlationIdPath !== undefined && { correlationIdPath: options.correlationIdPath }),
-  });
+export function logging<TEvent>(
+  options: { correlationId?: (event: TEvent) => string | undefined } = {},
+): MiddlewareObj<TEvent> {
+  const context = injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj<TEvent>;
+  const { correlationId } = options;
+  if (!correlationId) return context;
+  return {
+    ...context,
+    before: async (request) => {
+      await context.before?.(request);
+      const id = correlationId(request.event);
+      if (id) logger.setCorrelationId(id);
+    },
+  };
 }

@@ -14,7 +14,9 @@ const seed = JSON.parse(await readFile(values.seed, 'utf8')) as EmulatorOptions;
 const emulator = await startEmulator({ ...seed, port: Number(values.port) });
 console.log(`LakeFormation + IAM emulator on ${emulator.url}`);
 console.log(`  project ${emulator.projectId}, instances ${emulator.instances.join(', ')}`);
-console.log(`  ${emulator.store.all().length} jobs seeded from ${values.seed}; admin API under ${emulator.url}/_admin/`);
+console.log(
+  `  ${emulator.store.all().length} jobs seeded from ${values.seed}; admin API under ${emulator.url}/_admin/`,
+);
 
 const stop = async () => {
   await emulator.close();

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type FaultsConfig, FaultInjector, type Target } from './faults.js';
-import { type EmulatedStatus, JobStore, type JobRecord, STATUSES, type SeedJob, TYPES } from './store.js';
+import { FaultInjector, type FaultsConfig, type Target } from './faults.js';
+import { type EmulatedStatus, type JobRecord, JobStore, type SeedJob, STATUSES, TYPES } from './store.js';
 
 /**
  * A LakeFormation `lf-jobs` + IAM token emulator: a test double of this project's making, built from
@@ -81,7 +81,13 @@ const DEFAULTS: EmulatorSettings = {
   },
 };
 
-const NOT_RUNNING: ReadonlySet<string> = new Set(['CREATED', 'SUCCESS', 'FAILED', 'STOPPED', 'PARTIAL_SUCCESS']);
+const NOT_RUNNING: ReadonlySet<string> = new Set([
+  'CREATED',
+  'SUCCESS',
+  'FAILED',
+  'STOPPED',
+  'PARTIAL_SUCCESS',
+]);
 
 /** The documented error bodies (valid JSON: the docs print the 401 one with single quotes). */
 const BODIES = {
@@ -104,7 +110,10 @@ const BODIES = {
   },
   internal: { error_code: 'common.00000500', error_msg: 'internal error' },
   unavailable: { error_code: 'common.00000503', error_msg: 'service unavailable' },
-  noApi: { error_code: 'APIG.0101', error_msg: 'The API does not exist or has not been published in the environment' },
+  noApi: {
+    error_code: 'APIG.0101',
+    error_msg: 'The API does not exist or has not been published in the environment',
+  },
 };
 
 const JOBS_PATH = /^\/v1\/([^/]+)\/instances\/([^/]+)\/lf-jobs(?:\/([^/]+)(\/stop)?)?$/;
@@ -117,7 +126,10 @@ function formatTime(ms: number, precision: EmulatorSettings['timestampPrecision'
 /** `name_pattern`: UNDOCUMENTED beyond "wildcard of the task name"; `*`/`?` are globs, else a substring. */
 function nameMatcher(pattern: string): (name: string) => boolean {
   if (!/[*?]/.test(pattern)) return (name) => name.toLowerCase().includes(pattern.toLowerCase());
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   const regex = new RegExp(`^${source}$`, 'i');
   return (name) => regex.test(name);
 }
@@ -246,11 +258,14 @@ export class LakeFormationEmulator {
       }
     }
     if (target === 'iam') {
-      if (method !== 'POST') return this.reply(res, log, 405, { error: { code: 405, message: 'Method Not Allowed' } });
+      if (method !== 'POST')
+        return this.reply(res, log, 405, { error: { code: 405, message: 'Method Not Allowed' } });
       return this.issueToken(body, res, log);
     }
     if (!match) return this.reply(res, log, 404, BODIES.noApi);
-    const [, projectId = '', instanceId = '', jobId, stop] = match.map((part) => part && decodeURIComponent(part));
+    const [, projectId = '', instanceId = '', jobId, stop] = match.map(
+      (part) => part && decodeURIComponent(part),
+    );
     const expected = stop ? 'POST' : 'GET';
     if (method !== expected) return this.reply(res, log, 404, BODIES.noApi);
 
@@ -271,7 +286,7 @@ export class LakeFormationEmulator {
     return this.stopJob(job, res, log);
   }
 
-  private stopJob(job: JobRecord, res: ServerResponse, log: RequestLogEntry): void {
+  private stopJob(job: JobRecord, res: ServerResponse, log: RequestLogEntry) {
     // UNDOCUMENTED: a second stop while the first is pending is accepted again (a stop is a signal).
     if (job.status === 'RUNNING' || job.status === 'SUBMITTED') {
       this.store.requestStop(job);
@@ -284,7 +299,7 @@ export class LakeFormationEmulator {
     return this.reply(res, log, status, body);
   }
 
-  private listJobs(instanceId: string, query: URLSearchParams, res: ServerResponse, log: RequestLogEntry): void {
+  private listJobs(instanceId: string, query: URLSearchParams, res: ServerResponse, log: RequestLogEntry) {
     const type = query.get('type');
     if (type === null || !(TYPES as readonly string[]).includes(type)) {
       return this.reply(res, log, 400, BODIES.badRequest('type is required and must be a job type'));
@@ -313,15 +328,19 @@ export class LakeFormationEmulator {
     });
   }
 
-  private issueToken(body: string, res: ServerResponse, log: RequestLogEntry): void {
+  private issueToken(body: string, res: ServerResponse, log: RequestLogEntry) {
     let request: unknown;
     try {
       request = JSON.parse(body);
     } catch {
-      return this.reply(res, log, 400, { error: { code: 400, message: 'The request body is not JSON', title: 'Bad Request' } });
+      return this.reply(res, log, 400, {
+        error: { code: 400, message: 'The request body is not JSON', title: 'Bad Request' },
+      });
     }
     const auth = (request as { auth?: Record<string, unknown> })?.auth;
-    const identity = auth?.identity as { methods?: unknown; password?: { user?: Record<string, unknown> } } | undefined;
+    const identity = auth?.identity as
+      | { methods?: unknown; password?: { user?: Record<string, unknown> } }
+      | undefined;
     const user = identity?.password?.user;
     const domain = (user?.domain as { name?: unknown } | undefined)?.name;
     const scopeProject = (auth?.scope as { project?: { id?: unknown } } | undefined)?.project?.id;
@@ -337,7 +356,9 @@ export class LakeFormationEmulator {
         error: { code: 400, message: 'The request body is invalid', title: 'Bad Request' },
       });
     }
-    const known = this.users.find((u) => u.name === user.name && u.password === user.password && u.domain === domain);
+    const known = this.users.find(
+      (u) => u.name === user.name && u.password === user.password && u.domain === domain,
+    );
     if (!known) {
       return this.reply(res, log, 401, {
         error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
@@ -382,7 +403,7 @@ export class LakeFormationEmulator {
     return out;
   }
 
-  private admin(method: string, url: URL, body: string, res: ServerResponse): void {
+  private admin(method: string, url: URL, body: string, res: ServerResponse) {
     const route = `${method} ${url.pathname}`;
     const input = body ? (JSON.parse(body) as Record<string, unknown>) : {};
     switch (route) {
@@ -393,7 +414,10 @@ export class LakeFormationEmulator {
       case 'POST /_admin/jobs': {
         const instanceId = typeof input.instanceId === 'string' ? input.instanceId : undefined;
         const added = ((input.jobs as SeedJob[]) ?? []).map((job) =>
-          this.store.add(instanceId ?? (job as { instanceId?: string }).instanceId ?? this.firstInstance(), job),
+          this.store.add(
+            instanceId ?? (job as { instanceId?: string }).instanceId ?? this.firstInstance(),
+            job,
+          ),
         );
         return this.send(res, 201, { jobs: added });
       }

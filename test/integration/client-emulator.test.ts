@@ -14,7 +14,12 @@ function newClient(projectId = PROJECT, options: { timeoutMs?: number } = {}): L
   const tokens = createTokenProvider({
     iamEndpoint: emulator.url,
     projectId,
-    credentials: credentialsLoader({ kind: 'env', userName: USER.name, password: USER.password, domainName: USER.domain }),
+    credentials: credentialsLoader({
+      kind: 'env',
+      userName: USER.name,
+      password: USER.password,
+      domainName: USER.domain,
+    }),
   });
   return createLakeFormationClient({
     endpoint: emulator.url,
@@ -39,7 +44,12 @@ beforeEach(() => {
   emulator.faults.clear();
   emulator.requests.length = 0;
   emulator.tokensIssued = 0;
-  emulator.update({ statusShape: 'string', timestampPrecision: 'millis', stopNotRunning: 'refuse', latencyMs: 0 });
+  emulator.update({
+    statusShape: 'string',
+    timestampPrecision: 'millis',
+    stopNotRunning: 'refuse',
+    latencyMs: 0,
+  });
   client = newClient();
 });
 
@@ -47,7 +57,11 @@ afterEach(() => emulator.faults.clear());
 
 describe('LakeFormation client against the emulator', () => {
   it('stops a running job, which then reads STOPPED', async () => {
-    const job = emulator.store.add(INSTANCE, { name: 'nightly_a', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'nightly_a',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
 
     await client.stopJob({ instanceId: INSTANCE, jobId: job.id });
     await new Promise((resolve) => setTimeout(resolve, 80));
@@ -72,26 +86,60 @@ describe('LakeFormation client against the emulator', () => {
 
   it('lists with type, status and name filters and pages with offset/limit', async () => {
     for (let i = 0; i < 25; i++) {
-      emulator.store.add(INSTANCE, { name: `nightly_${i}`, type: 'METADATA_MIGRATION', status: i % 5 ? 'RUNNING' : 'SUCCESS' });
+      emulator.store.add(INSTANCE, {
+        name: `nightly_${i}`,
+        type: 'METADATA_MIGRATION',
+        status: i % 5 ? 'RUNNING' : 'SUCCESS',
+      });
     }
-    emulator.store.add(INSTANCE, { name: 'nightly_other_type', type: 'PERMISSION_MIGRATION', status: 'RUNNING' });
+    emulator.store.add(INSTANCE, {
+      name: 'nightly_other_type',
+      type: 'PERMISSION_MIGRATION',
+      status: 'RUNNING',
+    });
 
     const pages = [];
     for (let offset = 0; offset < 30; offset += 10) {
-      pages.push(await client.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION', status: 'RUNNING', offset, limit: 10 }));
+      pages.push(
+        await client.listJobs({
+          instanceId: INSTANCE,
+          type: 'METADATA_MIGRATION',
+          status: 'RUNNING',
+          offset,
+          limit: 10,
+        }),
+      );
     }
-    const named = await client.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION', namePattern: 'nightly_1*' });
+    const named = await client.listJobs({
+      instanceId: INSTANCE,
+      type: 'METADATA_MIGRATION',
+      namePattern: 'nightly_1*',
+    });
 
     expect(pages.map((p) => p.jobs.length)).toEqual([10, 10, 0]);
     expect(pages[0]?.total).toBe(20);
     expect(new Set(pages.flatMap((p) => p.jobs.map((j) => j.id))).size).toBe(20);
     expect(named.jobs.map((j) => j.name).sort()).toEqual(
-      ['nightly_1', 'nightly_10', 'nightly_11', 'nightly_12', 'nightly_13', 'nightly_14', 'nightly_15', 'nightly_16', 'nightly_17', 'nightly_18', 'nightly_19'].sort(),
+      [
+        'nightly_1',
+        'nightly_10',
+        'nightly_11',
+        'nightly_12',
+        'nightly_13',
+        'nightly_14',
+        'nightly_15',
+        'nightly_16',
+        'nightly_17',
+        'nightly_18',
+        'nightly_19',
+      ].sort(),
     );
   });
 
   it('gets the documented 404 for a job that does not exist', async () => {
-    const error = await client.getJob({ instanceId: INSTANCE, jobId: 'no-such-job' }).catch((e: unknown) => e);
+    const error = await client
+      .getJob({ instanceId: INSTANCE, jobId: 'no-such-job' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LakeFormationHttpError);
     expect(error).toMatchObject({ status: 404, errorCode: 'common.01000001' });
     expect((error as LakeFormationHttpError).requestId).toMatch(/^[0-9a-f]{32}$/);
@@ -103,14 +151,21 @@ describe('LakeFormation client against the emulator', () => {
     const token = await createTokenProvider({
       iamEndpoint: emulator.url,
       projectId: 'ffffffffffffffffffffffffffffffff',
-      credentials: credentialsLoader({ kind: 'env', userName: USER.name, password: USER.password, domainName: USER.domain }),
+      credentials: credentialsLoader({
+        kind: 'env',
+        userName: USER.name,
+        password: USER.password,
+        domainName: USER.domain,
+      }),
     }).getToken();
     const crossed = createLakeFormationClient({
       endpoint: emulator.url,
       projectId: PROJECT,
       tokens: { getToken: async () => token, invalidate: () => {} },
     });
-    await expect(other.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION' })).rejects.toMatchObject({ status: 404 });
+    await expect(other.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION' })).rejects.toMatchObject({
+      status: 404,
+    });
     await expect(crossed.getJob({ instanceId: INSTANCE, jobId: 'x' })).rejects.toMatchObject({
       status: 403,
       errorCode: '403',
@@ -119,7 +174,11 @@ describe('LakeFormation client against the emulator', () => {
   });
 
   it('survives token expiry: one 401, one new token, the call succeeds', async () => {
-    const job = emulator.store.add(INSTANCE, { name: 'job_exp', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'job_exp',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
     await client.getJob({ instanceId: INSTANCE, jobId: job.id });
 
     emulator.expireTokens();
@@ -130,41 +189,66 @@ describe('LakeFormation client against the emulator', () => {
   });
 
   it('retries through injected 408, 429, 500 and connection resets', async () => {
-    const job = emulator.store.add(INSTANCE, { name: 'job_faults', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'job_faults',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
     emulator.faults.configure({
-      script: [{ fault: '408' }, { fault: '429' }, { fault: 'reset' }].map((f) => ({ ...f, match: { path: '/stop' } })) as never,
+      script: [{ fault: '408' }, { fault: '429' }, { fault: 'reset' }].map((f) => ({
+        ...f,
+        match: { path: '/stop' },
+      })) as never,
     });
 
     await client.stopJob({ instanceId: INSTANCE, jobId: job.id });
 
-    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.fault ?? r.status)).toEqual(['408', '429', 'reset', 202]);
+    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.fault ?? r.status)).toEqual([
+      '408',
+      '429',
+      'reset',
+      202,
+    ]);
   });
 
   it('gives up with the last error when faults persist', async () => {
     emulator.faults.configure({ script: [{ fault: '500', times: 10 }] });
-    await expect(client.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION' })).rejects.toMatchObject({
-      status: 500,
-      errorCode: 'common.00000500',
-    });
+    await expect(client.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION' })).rejects.toMatchObject(
+      {
+        status: 500,
+        errorCode: 'common.00000500',
+      },
+    );
     expect(emulator.requestsWhere({ operation: 'listJobs' })).toHaveLength(4);
   });
 
   it('times out a hanging emulator and retries', async () => {
     const fast = newClient(PROJECT, { timeoutMs: 100 });
     emulator.faults.configure({ script: [{ fault: 'hang', match: { method: 'GET' } }] });
-    const job = emulator.store.add(INSTANCE, { name: 'job_hang', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'job_hang',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
 
     expect((await fast.getJob({ instanceId: INSTANCE, jobId: job.id })).status).toBe('RUNNING');
     expect(emulator.requestsWhere({ operation: 'getJob' })).toHaveLength(2);
   });
 
   it('injects seeded random faults reproducibly', async () => {
-    const job = emulator.store.add(INSTANCE, { name: 'job_rand', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'job_rand',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
     const run = async () => {
       emulator.requests.length = 0;
       emulator.faults.configure({ random: { seed: 1, rates: { '500': 0.2, '429': 0.1 } } });
       for (let i = 0; i < 20; i++) await client.getJob({ instanceId: INSTANCE, jobId: job.id });
-      return emulator.requestsWhere({ operation: 'getJob' }).map((r) => r.fault ?? '-').join(',');
+      return emulator
+        .requestsWhere({ operation: 'getJob' })
+        .map((r) => r.fault ?? '-')
+        .join(',');
     };
     const first = await run();
     expect(first).toMatch(/500|429/);
@@ -172,10 +256,22 @@ describe('LakeFormation client against the emulator', () => {
   });
 
   it('classifies outcomes through the real API: running, finished, frozen, missing, other instance', async () => {
-    const running = emulator.store.add(INSTANCE, { name: 'r', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const running = emulator.store.add(INSTANCE, {
+      name: 'r',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
     const done = emulator.store.add(INSTANCE, { name: 'd', type: 'METADATA_MIGRATION', status: 'SUCCESS' });
-    const frozen = emulator.store.add(INSTANCE, { name: 'f', type: 'METADATA_MIGRATION', status: 'FROZEN_RELEASABLE' });
-    const elsewhere = emulator.store.add(OTHER_INSTANCE, { name: 'o', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const frozen = emulator.store.add(INSTANCE, {
+      name: 'f',
+      type: 'METADATA_MIGRATION',
+      status: 'FROZEN_RELEASABLE',
+    });
+    const elsewhere = emulator.store.add(OTHER_INSTANCE, {
+      name: 'o',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
 
     const outcomes = await Promise.all([
       stopWithOutcome(client, { instanceId: INSTANCE, jobId: running.id }),

@@ -1,4 +1,8 @@
-import { type EmulatorOptions, type LakeFormationEmulator, startEmulator } from '../../local/emulator/server.js';
+import {
+  type EmulatorOptions,
+  type LakeFormationEmulator,
+  startEmulator,
+} from '../../local/emulator/server.js';
 
 export const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 export const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';

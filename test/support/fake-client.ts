@@ -9,12 +9,24 @@ type Step = 'accept' | Error;
  * does, `jobs` is what `getJob` reads. Records every call.
  */
 export function fakeClient(
-  options: { stop?: Step | ((jobId: string) => Step | Promise<Step>); jobs?: Record<string, Partial<Job>> } = {},
+  options: {
+    stop?: Step | ((jobId: string) => Step | Promise<Step>);
+    jobs?: Record<string, Partial<Job>>;
+  } = {},
 ) {
-  const calls: { op: 'stopJob' | 'getJob' | 'listJobs'; jobId?: string; instanceId: string; deadline?: number }[] = [];
+  const calls: {
+    op: 'stopJob' | 'getJob' | 'listJobs';
+    jobId?: string;
+    instanceId: string;
+    deadline?: number;
+  }[] = [];
   const client: LakeFormationClient = {
     async stopJob(ref, callOptions) {
-      calls.push({ op: 'stopJob', ...ref, ...(callOptions?.deadline !== undefined && { deadline: callOptions.deadline }) });
+      calls.push({
+        op: 'stopJob',
+        ...ref,
+        ...(callOptions?.deadline !== undefined && { deadline: callOptions.deadline }),
+      });
       const rule = options.stop ?? 'accept';
       const step = typeof rule === 'function' ? await rule(ref.jobId) : rule;
       if (step instanceof Error) throw step;

@@ -28,16 +28,24 @@ export function fakeFetch(answers: FakeAnswer[]): FetchLike & { calls: FakeCall[
       ...(typeof init.body === 'string' && { body: init.body }),
     });
     const answer = queue.shift();
-    if (answer === undefined) throw new Error(`fakeFetch: no answer scripted for call ${calls.length} (${url})`);
+    if (answer === undefined)
+      throw new Error(`fakeFetch: no answer scripted for call ${calls.length} (${url})`);
     if ('network' in answer) {
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error(answer.network), { code: answer.network }) });
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error(answer.network), { code: answer.network }),
+      });
     }
     if ('hang' in answer) {
       return new Promise((_, reject) => {
         init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')));
       });
     }
-    const text = answer.body === undefined ? null : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+    const text =
+      answer.body === undefined
+        ? null
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body);
     return new Response(text, { status: answer.status, headers: answer.headers });
   };
   return Object.assign(fn, { calls });

@@ -54,7 +54,9 @@ describe('Function: parseConfig()', () => {
   });
 
   it('names the endpoint that is missing when there is no region', () => {
-    const error = failure(env({ LAKEFORMATION_REGION: undefined, LAKEFORMATION_ENDPOINT: 'http://127.0.0.1:1' }));
+    const error = failure(
+      env({ LAKEFORMATION_REGION: undefined, LAKEFORMATION_ENDPOINT: 'http://127.0.0.1:1' }),
+    );
     expect(error.variable).toBe('HUAWEICLOUD_IAM_ENDPOINT');
   });
 
@@ -99,7 +101,11 @@ describe('Function: parseConfig()', () => {
 
   it('names the missing member of an incomplete trio without quoting the password', () => {
     const error = failure(
-      env({ HUAWEICLOUD_CREDENTIALS_SECRET_ID: undefined, HUAWEICLOUD_USER_NAME: 'u', HUAWEICLOUD_PASSWORD: 'pw-123' }),
+      env({
+        HUAWEICLOUD_CREDENTIALS_SECRET_ID: undefined,
+        HUAWEICLOUD_USER_NAME: 'u',
+        HUAWEICLOUD_PASSWORD: 'pw-123',
+      }),
     );
     expect(error.variable).toBe('HUAWEICLOUD_DOMAIN_NAME');
     expect(error.message).not.toContain('pw-123');

@@ -1,7 +1,11 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { credentialsLoader, parseCredentialsSecret, resetSecretsProvider } from '../../lib/auth/credentials.js';
+import {
+  credentialsLoader,
+  parseCredentialsSecret,
+  resetSecretsProvider,
+} from '../../lib/auth/credentials.js';
 import { CredentialsConfigError } from '../../lib/auth/errors.js';
 
 const secretsManager = mockClient(SecretsManagerClient);
@@ -37,11 +41,18 @@ describe('Function: credentialsLoader()', () => {
     // Assess
     expect(callsWithinTtl).toBe(1);
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
-    expect(credentials).toEqual({ kind: 'password', userName: 'stopper', password: 'pw', domainName: 'acme' });
+    expect(credentials).toEqual({
+      kind: 'password',
+      userName: 'stopper',
+      password: 'pw',
+      domainName: 'acme',
+    });
   });
 
   it('reads the secret again after invalidate, within the TTL', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
     const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
     await loader.load();
 
@@ -53,7 +64,9 @@ describe('Function: credentialsLoader()', () => {
   });
 
   it('returns a pre-issued token secret as a token credential', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ token: 'pre-issued' }) });
     const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
     expect(await loader.load()).toEqual({ kind: 'token', token: 'pre-issued' });
   });
@@ -72,7 +85,9 @@ describe('Function: credentialsLoader()', () => {
       .on(GetSecretValueCommand)
       .rejects(Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' }));
     const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
-    await expect(loader.load()).rejects.toThrow(/could not be read: .*ResourceNotFoundException|could not be read/);
+    await expect(loader.load()).rejects.toThrow(
+      /could not be read: .*ResourceNotFoundException|could not be read/,
+    );
   });
 
   it('uses the local-development trio without touching Secrets Manager', async () => {

@@ -51,7 +51,12 @@ describe('Function: parseJob()', () => {
   });
 
   it('leaves out times it cannot read rather than inventing them', () => {
-    const job = parseJob('getJob', { id: 'j', status: 'RUNNING', start_time: 'soon', create_time: '2023-05-27T10:04:35.743Z' });
+    const job = parseJob('getJob', {
+      id: 'j',
+      status: 'RUNNING',
+      start_time: 'soon',
+      create_time: '2023-05-27T10:04:35.743Z',
+    });
     expect(job.startTime).toBeUndefined();
     expect(job.createTime).toBe(Date.UTC(2023, 4, 27, 10, 4, 35, 743));
   });

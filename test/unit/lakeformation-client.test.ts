@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createLakeFormationClient, type LakeFormationClientOptions } from '../../lib/lakeformation/client.js';
+import {
+  createLakeFormationClient,
+  type LakeFormationClientOptions,
+} from '../../lib/lakeformation/client.js';
 import {
   DeadlineExceededError,
   InvalidArgumentError,
@@ -154,7 +157,10 @@ describe('Function: createLakeFormationClient()', () => {
 
     it('gives a typed error for an empty error body', async () => {
       const { client } = setup([{ status: 409 }]);
-      await expect(client.stopJob(REF)).rejects.toMatchObject({ name: 'LakeFormationHttpError', status: 409 });
+      await expect(client.stopJob(REF)).rejects.toMatchObject({
+        name: 'LakeFormationHttpError',
+        status: 409,
+      });
     });
 
     it('reports a 2xx body that is not JSON as a response error', async () => {
@@ -165,7 +171,10 @@ describe('Function: createLakeFormationClient()', () => {
 
   describe('retries', () => {
     it.each([408, 429, 500, 502, 503, 504])('retries HTTP %i and succeeds', async (status) => {
-      const { client, fetch } = setup([{ status, body: { error_code: 'x', error_msg: 'y' } }, { status: 202 }]);
+      const { client, fetch } = setup([
+        { status, body: { error_code: 'x', error_msg: 'y' } },
+        { status: 202 },
+      ]);
       await client.stopJob(REF);
       expect(fetch.calls).toHaveLength(2);
     });
@@ -192,7 +201,11 @@ describe('Function: createLakeFormationClient()', () => {
 
     it('gives up after maxAttempts and throws the last error', async () => {
       const { client, fetch } = setup(
-        [{ status: 500 }, { status: 503 }, { status: 429, body: { error_code: 'APIG.0308', error_msg: 'limit' } }],
+        [
+          { status: 500 },
+          { status: 503 },
+          { status: 429, body: { error_code: 'APIG.0308', error_msg: 'limit' } },
+        ],
         { retry: { maxAttempts: 3 } },
       );
       await expect(client.stopJob(REF)).rejects.toMatchObject({ status: 429, errorCode: 'APIG.0308' });
@@ -201,7 +214,14 @@ describe('Function: createLakeFormationClient()', () => {
 
     it('backs off exponentially with full jitter, capped', async () => {
       const { client, clock } = setup(
-        [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 202 }],
+        [
+          { status: 500 },
+          { status: 500 },
+          { status: 500 },
+          { status: 500 },
+          { status: 500 },
+          { status: 202 },
+        ],
         { retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 500 } },
       );
       await client.stopJob(REF);
@@ -270,7 +290,11 @@ describe('Function: createLakeFormationClient()', () => {
     });
 
     it('shortens the request timeout to the time left before the deadline', async () => {
-      const { client } = setup([{ hang: true }], { timing: {}, timeoutMs: 60_000, retry: { maxAttempts: 1 } });
+      const { client } = setup([{ hang: true }], {
+        timing: {},
+        timeoutMs: 60_000,
+        retry: { maxAttempts: 1 },
+      });
       const started = Date.now();
       const error = await client.stopJob(REF, { deadline: Date.now() + 100 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LakeFormationTimeoutError);
@@ -282,7 +306,10 @@ describe('Function: createLakeFormationClient()', () => {
   describe('token refresh', () => {
     it('on 401 invalidates the token, fetches a new one and repeats the request once', async () => {
       const { client, fetch, tokens } = setup([
-        { status: 401, body: { error_code: 'APIG.1002', error_msg: 'Incorrect token or token resolution failed' } },
+        {
+          status: 401,
+          body: { error_code: 'APIG.1002', error_msg: 'Incorrect token or token resolution failed' },
+        },
         { status: 202 },
       ]);
       await client.stopJob(REF);
@@ -308,10 +335,23 @@ describe('Function: createLakeFormationClient()', () => {
       ['an object', { status: 'RUNNING' }],
     ])('reads status given as %s', async (_shape, status) => {
       const { client } = setup([
-        { status: 200, body: { id: JOB, name: 'nightly', type: 'METADATA_MIGRATION', status, start_time: '2023-05-27T10:04:35.743Z' } },
+        {
+          status: 200,
+          body: {
+            id: JOB,
+            name: 'nightly',
+            type: 'METADATA_MIGRATION',
+            status,
+            start_time: '2023-05-27T10:04:35.743Z',
+          },
+        },
       ]);
       const job = await client.getJob(REF);
-      expect(job).toMatchObject({ id: JOB, status: 'RUNNING', startTime: Date.UTC(2023, 4, 27, 10, 4, 35, 743) });
+      expect(job).toMatchObject({
+        id: JOB,
+        status: 'RUNNING',
+        startTime: Date.UTC(2023, 4, 27, 10, 4, 35, 743),
+      });
     });
   });
 
@@ -344,8 +384,21 @@ describe('Function: createLakeFormationClient()', () => {
           body: {
             total: 3,
             jobs: [
-              { id: 'a', name: 'a', type: 'METADATA_MIGRATION', status: { status: 'SUCCESS' }, create_time: '2023-05-27T10:04:35.743Z' },
-              { id: 'b', name: 'b', type: 'METADATA_MIGRATION', status: 'RUNNING', start_time: '2020-01-04T09:05:22.701000Z', execute_time: 42 },
+              {
+                id: 'a',
+                name: 'a',
+                type: 'METADATA_MIGRATION',
+                status: { status: 'SUCCESS' },
+                create_time: '2023-05-27T10:04:35.743Z',
+              },
+              {
+                id: 'b',
+                name: 'b',
+                type: 'METADATA_MIGRATION',
+                status: 'RUNNING',
+                start_time: '2020-01-04T09:05:22.701000Z',
+                execute_time: 42,
+              },
             ],
           },
         },
@@ -353,7 +406,13 @@ describe('Function: createLakeFormationClient()', () => {
       const page = await client.listJobs({ instanceId: INSTANCE, type: 'METADATA_MIGRATION' });
       expect(page.total).toBe(3);
       expect(page.jobs).toEqual([
-        { id: 'a', name: 'a', type: 'METADATA_MIGRATION', status: 'SUCCESS', createTime: Date.UTC(2023, 4, 27, 10, 4, 35, 743) },
+        {
+          id: 'a',
+          name: 'a',
+          type: 'METADATA_MIGRATION',
+          status: 'SUCCESS',
+          createTime: Date.UTC(2023, 4, 27, 10, 4, 35, 743),
+        },
         {
           id: 'b',
           name: 'b',

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Credentials, CredentialsLoader } from '../../lib/auth/credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from '../../lib/auth/errors.js';
-import { createTokenProvider, resetTokenCache, type TokenProviderOptions } from '../../lib/auth/token-provider.js';
+import {
+  createTokenProvider,
+  resetTokenCache,
+  type TokenProviderOptions,
+} from '../../lib/auth/token-provider.js';
 import { type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -22,13 +26,20 @@ function loader(credentials: Credentials | (() => Credentials)) {
   return Object.assign(source, { state });
 }
 
-const PASSWORD: Credentials = { kind: 'password', userName: 'stopper', password: 's3cret!', domainName: 'acme' };
+const PASSWORD: Credentials = {
+  kind: 'password',
+  userName: 'stopper',
+  password: 's3cret!',
+  domainName: 'acme',
+};
 
 function issued(token: string, expiresAt: string): FakeAnswer {
   return {
     status: 201,
     headers: { 'X-Subject-Token': token },
-    body: { token: { expires_at: expiresAt, issued_at: '2026-11-28T12:00:00.000000Z', methods: ['password'] } },
+    body: {
+      token: { expires_at: expiresAt, issued_at: '2026-11-28T12:00:00.000000Z', methods: ['password'] },
+    },
   };
 }
 
@@ -126,7 +137,10 @@ describe('Function: createTokenProvider()', () => {
   });
 
   it('fetches a new token after invalidate (LakeFormation answered 401)', async () => {
-    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00Z'), issued('tok-B', '2026-11-29T12:00:00Z')]);
+    const { provider, fetch } = setup([
+      issued('tok-A', '2026-11-29T12:00:00Z'),
+      issued('tok-B', '2026-11-29T12:00:00Z'),
+    ]);
     await provider.getToken();
 
     provider.invalidate('tok-A');
@@ -136,7 +150,10 @@ describe('Function: createTokenProvider()', () => {
   });
 
   it('ignores invalidation of a token that was already replaced', async () => {
-    const { provider, fetch } = setup([issued('tok-A', '2026-11-29T12:00:00Z'), issued('tok-B', '2026-11-29T12:00:00Z')]);
+    const { provider, fetch } = setup([
+      issued('tok-A', '2026-11-29T12:00:00Z'),
+      issued('tok-B', '2026-11-29T12:00:00Z'),
+    ]);
     await provider.getToken();
     provider.invalidate('tok-A');
     await provider.getToken();
@@ -200,7 +217,12 @@ describe('Function: createTokenProvider()', () => {
 
     it('is not renewed once rejected: the next call fails as a credentials failure', async () => {
       const credentials = loader({ kind: 'token', token: 'pre-issued' });
-      const provider = createTokenProvider({ iamEndpoint: IAM, projectId: PROJECT, credentials, fetch: fakeFetch([]) });
+      const provider = createTokenProvider({
+        iamEndpoint: IAM,
+        projectId: PROJECT,
+        credentials,
+        fetch: fakeFetch([]),
+      });
       await provider.getToken();
 
       provider.invalidate('pre-issued');
@@ -212,7 +234,12 @@ describe('Function: createTokenProvider()', () => {
     it('is replaced when the secret now holds a different token', async () => {
       let current = 'old-token';
       const credentials = loader(() => ({ kind: 'token', token: current }));
-      const provider = createTokenProvider({ iamEndpoint: IAM, projectId: PROJECT, credentials, fetch: fakeFetch([]) });
+      const provider = createTokenProvider({
+        iamEndpoint: IAM,
+        projectId: PROJECT,
+        credentials,
+        fetch: fakeFetch([]),
+      });
       await provider.getToken();
 
       current = 'rotated-token';

@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LakeFormationEmulator } from '../../local/emulator/server.js';
+import { INSTANCE, PROJECT, testEmulator, USER } from '../support/emulator.js';
+
+let emulator: LakeFormationEmulator;
+
+beforeAll(async () => {
+  emulator = await testEmulator({ stopDelayMs: 0 });
+});
+
+afterAll(async () => {
+  await emulator.close();
+});
+
+async function admin(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${emulator.url}/_admin${path}`, {
+    method,
+    ...(body !== undefined && {
+      body: JSON.stringify(body),
+      headers: { 'Content-Type': 'application/json' },
+    }),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function token(): Promise<string> {
+  const response = await fetch(`${emulator.url}/v3/auth/tokens`, {
+    method: 'POST',
+    body: JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: USER.name, password: USER.password, domain: { name: USER.domain } } },
+        },
+        scope: { project: { id: PROJECT } },
+      },
+    }),
+  });
+  expect(response.status).toBe(201);
+  return response.headers.get('x-subject-token') ?? '';
+}
+
+const jobsUrl = (query = '') => `${emulator.url}/v1/${PROJECT}/instances/${INSTANCE}/lf-jobs${query}`;
+
+describe('emulator API and admin API over HTTP', () => {
+  it('answers 401 APIG.1002 without a token and with an unknown one', async () => {
+    for (const headers of [{}, { 'X-Auth-Token': 'forged' }] as Record<string, string>[]) {
+      const response = await fetch(jobsUrl('?type=METADATA_MIGRATION'), { headers });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toEqual({
+        error_code: 'APIG.1002',
+        error_msg: 'Incorrect token or token resolution failed',
+      });
+    }
+  });
+
+  it('refuses wrong IAM credentials with 401', async () => {
+    const response = await fetch(`${emulator.url}/v3/auth/tokens`, {
+      method: 'POST',
+      body: JSON.stringify({
+        auth: {
+          identity: {
+            methods: ['password'],
+            password: { user: { name: USER.name, password: 'wrong', domain: { name: USER.domain } } },
+          },
+          scope: { project: { id: PROJECT } },
+        },
+      }),
+    });
+    expect(response.status).toBe(401);
+  });
+
+  it('enforces the list limits: type required, offset 0..1000, limit 1..1000', async () => {
+    const headers = { 'X-Auth-Token': await token() };
+    const statuses = await Promise.all(
+      [
+        '',
+        '?type=ALL',
+        '?type=METADATA_MIGRATION&offset=1001',
+        '?type=METADATA_MIGRATION&limit=0',
+        '?type=METADATA_MIGRATION&limit=1001',
+        '?type=METADATA_MIGRATION&offset=1000&limit=1000',
+      ].map(async (query) => (await fetch(jobsUrl(query), { headers })).status),
+    );
+    expect(statuses).toEqual([400, 400, 400, 400, 400, 200]);
+  });
+
+  it('seeds jobs, injects faults, expires tokens and logs requests through the admin API', async () => {
+    const seeded = await admin('POST', '/jobs', {
+      instanceId: INSTANCE,
+      jobs: [{ name: 'admin_seeded', type: 'METADATA_DISCOVERY', status: 'RUNNING', startedMinutesAgo: 90 }],
+    });
+    const jobId = (seeded.body.jobs as { id: string }[])[0]?.id;
+    const headers = { 'X-Auth-Token': await token() };
+
+    await admin('PUT', '/faults', { script: [{ fault: '429', match: { path: '/stop' } }] });
+    const throttled = await fetch(`${jobsUrl()}/${jobId}/stop`, { method: 'POST', headers });
+    const accepted = await fetch(`${jobsUrl()}/${jobId}/stop`, { method: 'POST', headers });
+    await admin('POST', '/tokens/expire');
+    const expired = await fetch(`${jobsUrl()}/${jobId}`, { headers });
+    const log = await admin('GET', '/requests');
+
+    expect(seeded.status).toBe(201);
+    expect(throttled.status).toBe(429);
+    expect(await throttled.json()).toMatchObject({ error_code: 'APIG.0308' });
+    expect(accepted.status).toBe(202);
+    expect(expired.status).toBe(401);
+    expect((log.body.requests as { operation: string; status: number }[]).slice(-3)).toMatchObject([
+      { operation: 'stopJob', status: 429, fault: '429' },
+      { operation: 'stopJob', status: 202 },
+      { operation: 'getJob', status: 401 },
+    ]);
+  });
+
+  it('switches the status shape through the settings', async () => {
+    const job = emulator.store.add(INSTANCE, {
+      name: 'shape_job',
+      type: 'METADATA_MIGRATION',
+      status: 'SUCCESS',
+    });
+    const headers = { 'X-Auth-Token': await token() };
+    await admin('PATCH', '/settings', { statusShape: 'object' });
+    const objectShape = await (await fetch(`${jobsUrl()}/${job.id}`, { headers })).json();
+    await admin('PATCH', '/settings', { statusShape: 'string' });
+    const stringShape = await (await fetch(`${jobsUrl()}/${job.id}`, { headers })).json();
+
+    expect(objectShape).toMatchObject({ status: { status: 'SUCCESS' } });
+    expect(stringShape).toMatchObject({ status: 'SUCCESS' });
+  });
+});

@@ -1,0 +1,33 @@
+/** Every JSON log line the Powertools logger wrote in this test file (see log-capture-setup.ts). */
+export const capturedLogLines: string[] = [];
+
+/** Secrets the tests use; none of them may ever appear in a log line. */
+const secrets = new Set<string>(['integration-test-password', 'local-demo-password']);
+/** Tokens issued by the emulator look like this. */
+const EMULATOR_TOKEN = /MIIemu[0-9a-f]{16,}/;
+
+/** Marks `value` as a secret that must never be logged (passwords, tokens, caller keys). */
+export function registerSecret(...values: string[]): void {
+  for (const value of values) secrets.add(value);
+}
+
+/** Log lines holding a registered secret or an emulator token, with what was found. */
+export function secretsInLogs(): string[] {
+  const hits: string[] = [];
+  for (const line of capturedLogLines) {
+    for (const secret of secrets)
+      if (line.includes(secret)) hits.push(`${secret.slice(0, 4)}… in ${line.slice(0, 200)}`);
+    if (EMULATOR_TOKEN.test(line)) hits.push(`emulator token in ${line.slice(0, 200)}`);
+  }
+  return hits;
+}
+
+/** Log lines written from now on, parsed. */
+export function captureLogs() {
+  const start = capturedLogLines.length;
+  return {
+    get lines(): Record<string, unknown>[] {
+      return capturedLogLines.slice(start).map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
+  };
+}
