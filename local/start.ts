@@ -7,7 +7,9 @@ import { MotoMissingError, startMoto } from './moto.js';
  * seeded with demo jobs and a moto server for the AWS side, prints where they are, and stops both
  * on Ctrl-C.
  */
-const seed = JSON.parse(await readFile(new URL('./seed/demo.json', import.meta.url), 'utf8')) as EmulatorOptions;
+const seed = JSON.parse(
+  await readFile(new URL('./seed/demo.json', import.meta.url), 'utf8'),
+) as EmulatorOptions;
 
 let moto: Awaited<ReturnType<typeof startMoto>>;
 try {
@@ -23,7 +25,9 @@ const emulator = await startEmulator({ ...seed, port: Number(process.env.EMULATO
 
 console.log(`LakeFormation + IAM emulator  ${emulator.url}  (admin: ${emulator.url}/_admin/jobs)`);
 console.log(`moto (SQS, Secrets Manager)   ${moto.url}`);
-console.log(`demo project ${emulator.projectId}, instance ${emulator.instances[0]}, ${emulator.store.all().length} jobs`);
+console.log(
+  `demo project ${emulator.projectId}, instance ${emulator.instances[0]}, ${emulator.store.all().length} jobs`,
+);
 console.log('Ctrl-C stops everything.');
 
 let stopping = false;
