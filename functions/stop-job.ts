@@ -1,3 +1,40 @@
-export const handler = async () => {
-  throw new Error('stop-job is not implemented yet');
-};
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { webhookKeysLoader } from '../lib/auth/webhook-keys.js';
+import { getConfig } from '../lib/config.js';
+import { stopResultResponse } from '../lib/http/responses.js';
+import { logger } from '../lib/logger.js';
+import { failureMapping } from '../lib/middleware/failures.js';
+import {
+  callerAuthentication,
+  problemResponses,
+  requestBody,
+  type StopJobEvent,
+  stopRequest,
+} from '../lib/middleware/http.js';
+import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
+import { logging } from '../lib/middleware/logging.js';
+import { getLakeFormationClient } from '../lib/runtime.js';
+import { stopWithOutcome } from '../lib/stop.js';
+
+const config = getConfig(['webhookSecretId']);
+
+/** `POST /jobs/{jobId}/stop` and `POST /instances/{instanceId}/jobs/{jobId}/stop`. */
+export async function stopJob(event: StopJobEvent, context: Context): Promise<APIGatewayProxyResultV2> {
+  const { lakeFormation, deadline } = context as LakeFormationContext;
+  const { instanceId, jobId, reason } = event.stopRequest;
+  const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline });
+  logger.info('stop outcome', { ...result, source: 'webhook', caller: event.caller?.method, reason });
+  return stopResultResponse(result);
+}
+
+export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJob)
+  .use(logging<StopJobEvent>({ correlationId: (event) => event.requestContext?.requestId }))
+  .use(problemResponses())
+  .use(httpHeaderNormalizer())
+  .use(requestBody())
+  .use(callerAuthentication({ keys: webhookKeysLoader(config.webhookSecretId) }))
+  .use(stopRequest({ defaultInstanceId: config.instanceId, allowedInstanceIds: config.allowedInstanceIds }))
+  .use(injectLakeFormation({ client: () => getLakeFormationClient(config) }))
+  .use(failureMapping());

@@ -144,7 +144,10 @@ function staleJobPolicy(env: Env): unknown {
  * @example
  * const config = parseConfig(process.env, ['webhookSecretId']);
  */
-export function parseConfig(env: Env, needs: readonly OptionalSetting[] = []): Config {
+export function parseConfig<N extends OptionalSetting = never>(
+  env: Env,
+  needs: readonly N[] = [],
+): Config & Required<Pick<Config, N>> {
   const region = read(env, 'LAKEFORMATION_REGION');
   if (region !== undefined && !REGION.test(region)) {
     throw new ConfigError(
@@ -193,7 +196,7 @@ export function parseConfig(env: Env, needs: readonly OptionalSetting[] = []): C
     if (config[setting] === undefined)
       throw new ConfigError(VARIABLE_OF[setting], 'is required by this function');
   }
-  return config;
+  return config as Config & Required<Pick<Config, N>>;
 }
 
 let cached: { key: string; config: Config } | undefined;
@@ -202,8 +205,10 @@ let cached: { key: string; config: Config } | undefined;
  * The process-wide configuration, parsed from `process.env` on first use (cold start) and reused by
  * warm invocations.
  */
-export function getConfig(needs: readonly OptionalSetting[] = []): Config {
+export function getConfig<N extends OptionalSetting = never>(
+  needs: readonly N[] = [],
+): Config & Required<Pick<Config, N>> {
   const key = needs.join(',');
   if (cached?.key !== key) cached = { key, config: parseConfig(process.env, needs) };
-  return cached.config;
+  return cached.config as Config & Required<Pick<Config, N>>;
 }

@@ -14,8 +14,9 @@ export class StopFailedError extends Error {
 }
 
 /**
- * Error mapping: turns whatever a handler threw into a {@link StopFailedError} carrying the
- * classified {@link Failure}, and logs it once. It rethrows (middy keeps `request.error`), so queue
+ * Error mapping: turns a failure of the stop (throttling, timeout, upstream or credentials error)
+ * into a {@link StopFailedError} carrying the classified {@link Failure}, and logs it once. Other
+ * errors (rejected requests, defects) pass through unchanged. It rethrows (middy keeps `request.error`), so queue
  * and schedule handlers fail loudly; the HTTP function renders it after this runs.
  */
 export function failureMapping(): MiddlewareObj<unknown, unknown, Error> {
@@ -24,8 +25,9 @@ export function failureMapping(): MiddlewareObj<unknown, unknown, Error> {
       const error = request.error;
       if (error === null || error === undefined || error instanceof StopFailedError) return;
       const failure = classifyFailure(error);
-      const log = failure.kind === 'INTERNAL' ? logger.error.bind(logger) : logger.warn.bind(logger);
-      log('stop failed', {
+      // Not a stop failure (a rejected request, a defect): left for the error handler as it is.
+      if (failure.kind === 'INTERNAL') return;
+      logger.warn('stop failed', {
         failure: failure.kind,
         detail: failure.detail,
         upstream: failure.upstream,

@@ -1,0 +1,53 @@
+import { getSecretsProvider, SECRET_CACHE_SECONDS } from './credentials.js';
+
+/** Caller keys from `WEBHOOK_SECRET_ID`: lists, so a key can be rotated without downtime. */
+export interface WebhookKeys {
+  hmacKeys: string[];
+  bearerTokens: string[];
+}
+
+/** The caller keys could not be loaded; no caller can be authenticated. A fault of ours (500). */
+export class WebhookKeysError extends Error {
+  override name = 'WebhookKeysError';
+}
+
+function stringList(secretId: string, data: Record<string, unknown>, field: string): string[] {
+  const value = data[field] ?? [];
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+    throw new WebhookKeysError(`secret ${secretId}: ${field} must be a list of non-empty strings`);
+  }
+  return value as string[];
+}
+
+/** Validates the secret's JSON without quoting any key. */
+export function parseWebhookKeys(secretId: string, data: unknown): WebhookKeys {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new WebhookKeysError(`secret ${secretId} must hold {"hmacKeys": [...], "bearerTokens": [...]}`);
+  }
+  const record = data as Record<string, unknown>;
+  const keys = {
+    hmacKeys: stringList(secretId, record, 'hmacKeys'),
+    bearerTokens: stringList(secretId, record, 'bearerTokens'),
+  };
+  if (keys.hmacKeys.length === 0 && keys.bearerTokens.length === 0) {
+    throw new WebhookKeysError(`secret ${secretId} holds no hmacKeys and no bearerTokens`);
+  }
+  return keys;
+}
+
+/** Reads the caller keys through the shared Secrets Manager provider, cached for `cacheSeconds`. */
+export function webhookKeysLoader(
+  secretId: string,
+  cacheSeconds = SECRET_CACHE_SECONDS,
+): () => Promise<WebhookKeys> {
+  return async () => {
+    let data: unknown;
+    try {
+      data = await getSecretsProvider().get(secretId, { maxAge: cacheSeconds, transform: 'json' });
+    } catch (error) {
+      // Only the name: a JSON parse message could quote the secret.
+      throw new WebhookKeysError(`secret ${secretId} could not be read: ${(error as Error).name}`);
+    }
+    return parseWebhookKeys(secretId, data);
+  };
+}

@@ -1,0 +1,67 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { WebhookKeys } from '../auth/webhook-keys.js';
+
+/** How far `X-Timestamp` may be from our clock, either way. */
+export const SIGNATURE_WINDOW_SECONDS = 300;
+
+export type CallerAuthResult = { ok: true; method: 'hmac' | 'bearer' } | { ok: false; detail: string };
+
+/** Compares in constant time, whatever the lengths: both sides are hashed to 32 bytes first. */
+function safeEqual(a: string, b: string): boolean {
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(a), digest(b));
+}
+
+/** `sha256=<hex HMAC-SHA256(key, "<timestamp>.<raw body>")>`: what a caller sends in `X-Signature`. */
+export function signature(key: string, timestamp: string, rawBody: Buffer | string): string {
+  const hmac = createHmac('sha256', key).update(`${timestamp}.`).update(rawBody);
+  return `sha256=${hmac.digest('hex')}`;
+}
+
+/**
+ * Authenticates a webhook caller by `Authorization: Bearer <token>` or by HMAC signature
+ * (`X-Timestamp` + `X-Signature` over the raw body). Every configured key is tried, so keys can be
+ * rotated; every comparison is constant-time. Headers must be lower-cased.
+ */
+export function authenticateCaller(
+  headers: Record<string, string | undefined>,
+  rawBody: Buffer,
+  keys: WebhookKeys,
+  nowSeconds: number,
+): CallerAuthResult {
+  const authorization = headers.authorization;
+  const sent = headers['x-signature'];
+  const timestamp = headers['x-timestamp'];
+
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match?.[1] !== undefined) {
+      const token = match[1];
+      let ok = false;
+      for (const candidate of keys.bearerTokens) ok = safeEqual(token, candidate) || ok;
+      if (ok) return { ok: true, method: 'bearer' };
+    }
+    if (sent === undefined) return { ok: false, detail: 'the bearer token is not valid' };
+  }
+
+  if (sent === undefined && timestamp === undefined) {
+    return { ok: false, detail: 'send Authorization: Bearer <token>, or X-Timestamp and X-Signature' };
+  }
+  if (sent === undefined || timestamp === undefined) {
+    return { ok: false, detail: 'X-Timestamp and X-Signature must be sent together' };
+  }
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, detail: 'X-Timestamp must be Unix time in seconds' };
+  if (Math.abs(nowSeconds - Number(timestamp)) > SIGNATURE_WINDOW_SECONDS) {
+    return {
+      ok: false,
+      detail: `X-Timestamp is more than ${SIGNATURE_WINDOW_SECONDS} s from the server's clock`,
+    };
+  }
+  if (!/^sha256=[0-9a-fA-F]{64}$/.test(sent)) {
+    return { ok: false, detail: 'X-Signature must be sha256=<64 hex digits>' };
+  }
+  let ok = false;
+  for (const key of keys.hmacKeys)
+    ok = safeEqual(sent.toLowerCase(), signature(key, timestamp, rawBody)) || ok;
+  return ok ? { ok: true, method: 'hmac' } : { ok: false, detail: 'the signature does not match' };
+}

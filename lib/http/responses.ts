@@ -1,0 +1,61 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { Failure, FailureKind } from '../failures.js';
+import type { StopResult } from '../stop.js';
+import { jsonResponse, type ProblemCode, problemResponse } from './problem.js';
+
+/**
+ * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`;
+ * `NOT_FOUND` and `NOT_STOPPABLE` are problems carrying `jobId`, `instanceId`, `outcome` (and `jobStatus`).
+ */
+export function stopResultResponse(result: StopResult): APIGatewayProxyStructuredResultV2 {
+  const members = { jobId: result.jobId, instanceId: result.instanceId, outcome: result.outcome };
+  switch (result.outcome) {
+    case 'STOP_REQUESTED':
+      return jsonResponse(202, members);
+    case 'NOT_RUNNING':
+      return jsonResponse(200, { ...members, status: result.status });
+    case 'NOT_FOUND':
+      return problemResponse(
+        'JOB_NOT_FOUND',
+        `LakeFormation has no job ${result.jobId} in instance ${result.instanceId}`,
+        {
+          members,
+        },
+      );
+    case 'NOT_STOPPABLE':
+      return problemResponse(
+        'JOB_NOT_STOPPABLE',
+        `LakeFormation refused to stop job ${result.jobId} in status ${result.status ?? 'unknown'}${result.detail ? ` (${result.detail})` : ''}`,
+        // `status` is the problem's HTTP status (RFC 9457), so the job's goes in `jobStatus`.
+        { members: { ...members, jobStatus: result.status } },
+      );
+  }
+}
+
+const CODE_OF: Record<FailureKind, ProblemCode> = {
+  THROTTLED: 'THROTTLED',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
+  CREDENTIALS_REJECTED: 'UPSTREAM_ERROR',
+  INTERNAL: 'INTERNAL_ERROR',
+};
+
+/** The HTTP answer for a failure: 429 with `Retry-After`, 502, 504, or 500 for a defect of ours. */
+export function failureResponse(failure: Failure): APIGatewayProxyStructuredResultV2 {
+  const headers: Record<string, string> = {};
+  if (failure.retryAfterSeconds !== undefined) headers['Retry-After'] = String(failure.retryAfterSeconds);
+  const upstream = failure.upstream;
+  return problemResponse(CODE_OF[failure.kind], failure.detail, {
+    headers,
+    ...(upstream && {
+      members: {
+        upstream: {
+          ...(upstream.status !== undefined && { status: upstream.status }),
+          ...(upstream.errorCode !== undefined && { error_code: upstream.errorCode }),
+          ...(upstream.errorMsg !== undefined && { error_msg: upstream.errorMsg }),
+          ...(upstream.requestId !== undefined && { request_id: upstream.requestId }),
+        },
+      },
+    }),
+  });
+}

@@ -1,0 +1,169 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+import type { WebhookKeys } from '../auth/webhook-keys.js';
+import { classifyFailure } from '../failures.js';
+import { authenticateCaller } from '../http/caller-auth.js';
+import { ProblemError, problemResponse } from '../http/problem.js';
+import { failureResponse } from '../http/responses.js';
+import { isValidId } from '../lakeformation/ids.js';
+import { logger } from '../logger.js';
+import { StopFailedError } from './failures.js';
+
+/** What the request-phase middlewares add to the API Gateway event. */
+export interface StopJobEvent extends APIGatewayProxyEventV2 {
+  /** The body as received, base64 decoded when `isBase64Encoded`. */
+  rawBody: Buffer;
+  caller?: { method: 'hmac' | 'bearer' };
+  stopRequest: { instanceId: string; jobId: string; reason?: string };
+}
+
+type HttpMiddleware = MiddlewareObj<StopJobEvent, APIGatewayProxyResultV2, Error>;
+
+/** Largest body accepted. */
+export const MAX_BODY_BYTES = 16 * 1024;
+export const MAX_REASON_LENGTH = 256;
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
+
+/**
+ * Decodes the body (base64 when API Gateway says so), rejects bodies over `maxBytes` (413) and
+ * non-empty bodies whose content type is not JSON (415). A missing content type is read as JSON.
+ */
+export function requestBody({ maxBytes = MAX_BODY_BYTES }: { maxBytes?: number } = {}): HttpMiddleware {
+  return {
+    before: ({ event }) => {
+      const body = event.body ?? '';
+      // A base64 text is 4/3 of its bytes: refuse the obviously oversized before decoding.
+      if (body.length > (event.isBase64Encoded ? Math.ceil((maxBytes * 4) / 3) + 4 : maxBytes * 4)) {
+        throw new ProblemError('PAYLOAD_TOO_LARGE', `the body must be at most ${maxBytes} bytes`);
+      }
+      const raw = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
+      if (raw.length > maxBytes) {
+        throw new ProblemError('PAYLOAD_TOO_LARGE', `the body must be at most ${maxBytes} bytes`);
+      }
+      const contentType = event.headers?.['content-type'];
+      if (raw.length > 0 && contentType !== undefined && !JSON_TYPE.test(contentType.trim())) {
+        throw new ProblemError('UNSUPPORTED_MEDIA_TYPE', 'the body must be application/json');
+      }
+      event.rawBody = raw;
+    },
+  };
+}
+
+/**
+ * Caller authentication: bearer token or HMAC signature, keys from `keys()` (cached). A caller who
+ * fails gets 401 and nothing further runs: no LakeFormation call, no IAM call.
+ */
+export function callerAuthentication({
+  keys,
+  now = Date.now,
+}: {
+  keys: () => Promise<WebhookKeys>;
+  now?: () => number;
+}): HttpMiddleware {
+  return {
+    before: async ({ event }) => {
+      const result = authenticateCaller(
+        event.headers ?? {},
+        event.rawBody,
+        await keys(),
+        Math.floor(now() / 1000),
+      );
+      if (!result.ok) {
+        throw new ProblemError('UNAUTHENTICATED', result.detail, {
+          headers: { 'WWW-Authenticate': 'Bearer, HMAC-SHA256 headers="X-Timestamp X-Signature"' },
+        });
+      }
+      event.caller = { method: result.method };
+    },
+  };
+}
+
+function parseReason(raw: Buffer): string | undefined {
+  const text = raw.toString('utf8');
+  if (text.trim() === '') return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ProblemError('INVALID_REQUEST', 'the body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ProblemError('INVALID_REQUEST', 'the body must be a JSON object such as {"reason": "..."}');
+  }
+  const unknown = Object.keys(body).filter((key) => key !== 'reason');
+  if (unknown.length > 0) {
+    throw new ProblemError(
+      'INVALID_REQUEST',
+      `unknown field(s) in the body: ${unknown.slice(0, 5).join(', ')}`,
+    );
+  }
+  const { reason } = body as { reason?: unknown };
+  if (reason === undefined) return undefined;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
+    throw new ProblemError(
+      'INVALID_REQUEST',
+      `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,
+    );
+  }
+  return reason;
+}
+
+/**
+ * Input validation, then the instance allow-list: a malformed id is a 400 before a well-formed but
+ * unlisted instance is a 403.
+ */
+export function stopRequest({
+  defaultInstanceId,
+  allowedInstanceIds,
+}: {
+  defaultInstanceId: string;
+  allowedInstanceIds: ReadonlySet<string>;
+}): HttpMiddleware {
+  return {
+    before: ({ event }) => {
+      const jobId = event.pathParameters?.jobId;
+      const instanceId = event.pathParameters?.instanceId ?? defaultInstanceId;
+      if (!isValidId(jobId)) {
+        throw new ProblemError('INVALID_REQUEST', 'jobId must be 1-64 letters, digits or dashes', {
+          members: { field: 'jobId' },
+        });
+      }
+      if (!isValidId(instanceId)) {
+        throw new ProblemError('INVALID_REQUEST', 'instanceId must be 1-64 letters, digits or dashes', {
+          members: { field: 'instanceId' },
+        });
+      }
+      const reason = parseReason(event.rawBody);
+      if (!allowedInstanceIds.has(instanceId)) {
+        throw new ProblemError(
+          'INSTANCE_NOT_ALLOWED',
+          `instance ${instanceId} is not one this service may act on`,
+        );
+      }
+      event.stopRequest = { instanceId, jobId, ...(reason !== undefined && { reason }) };
+    },
+  };
+}
+
+/**
+ * The HTTP error handler: renders any error as `application/problem+json`. Register it right after
+ * the logger so that its `onError` runs last, after every other middleware had its say.
+ */
+export function problemResponses(): HttpMiddleware {
+  return {
+    onError: (request) => {
+      const error = request.error;
+      if (error instanceof ProblemError) {
+        logger.info('request rejected', { code: error.code, detail: error.detail });
+        request.response = problemResponse(error.code, error.detail, error.options);
+        return;
+      }
+      const failure = error instanceof StopFailedError ? error.failure : classifyFailure(error);
+      if (!(error instanceof StopFailedError)) {
+        logger.error('request failed', { failure: failure.kind, error: error ?? undefined });
+      }
+      request.response = failureResponse(failure);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { signature } from '../../lib/http/caller-auth.js';
+import type { StopJobEvent } from '../../lib/middleware/http.js';
+
+export type HttpEventName =
+  | 'http-stop-job-bearer'
+  | 'http-stop-job-signed'
+  | 'http-stop-job-unsigned'
+  | 'http-stop-job-base64';
+
+/** A fresh copy of a sample event from `events/`. */
+export function httpEvent(name: HttpEventName): StopJobEvent {
+  const text = readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8');
+  return JSON.parse(text) as StopJobEvent;
+}
+
+/** Signs `event` (its body as received after base64 decoding) with `key` at `timestamp` (seconds). */
+export function signed<T extends APIGatewayProxyEventV2>(
+  event: T,
+  key: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): T {
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64')
+    : Buffer.from(event.body ?? '', 'utf8');
+  const headers = { ...event.headers };
+  delete headers.authorization;
+  headers['x-timestamp'] = String(timestamp);
+  headers['x-signature'] = signature(key, String(timestamp), raw);
+  return { ...event, headers };
+}
+
+/** `event` with `Authorization: Bearer <token>` and no signature headers. */
+export function withBearer<T extends APIGatewayProxyEventV2>(event: T, token: string): T {
+  const headers: Record<string, string | undefined> = { ...event.headers, authorization: `Bearer ${token}` };
+  delete headers['x-signature'];
+  delete headers['x-timestamp'];
+  return { ...event, headers };
+}
+
+/** `event` addressed to `jobId` (and `instanceId` when given), path parameters as API Gateway sets them. */
+export function forJob<T extends APIGatewayProxyEventV2>(event: T, jobId: string, instanceId?: string): T {
+  return {
+    ...event,
+    pathParameters: { ...(instanceId !== undefined && { instanceId }), jobId },
+    rawPath: instanceId ? `/instances/${instanceId}/jobs/${jobId}/stop` : `/jobs/${jobId}/stop`,
+  };
+}
+
+export interface ParsedResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export function parse(response: unknown): ParsedResponse {
+  const result = response as APIGatewayProxyStructuredResultV2;
+  return {
+    statusCode: result.statusCode ?? 0,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    body: JSON.parse(result.body ?? 'null') as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,388 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetSecretsProvider } from '../../lib/auth/credentials.js';
+import { resetTokenCache } from '../../lib/auth/token-provider.js';
+import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
+import { lambdaContext } from '../support/lambda.js';
+import { registerSecret } from '../support/logs.js';
+import { upstreamFetch } from '../support/upstream-fetch.js';
+
+const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
+const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
+const JOB = '03141229-84cd-4b1b-9733-dd124320c125';
+const KEYS = {
+  hmacKeys: ['hmac-key-old', 'hmac-key-new'],
+  bearerTokens: ['bearer-token-1', 'bearer-token-2'],
+};
+registerSecret(...KEYS.hmacKeys, ...KEYS.bearerTokens, 'unit-password', 'token-1', 'token-2');
+
+const secretsManager = mockClient(SecretsManagerClient);
+const upstream = upstreamFetch();
+let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+beforeAll(async () => {
+  vi.stubEnv('LAKEFORMATION_ENDPOINT', 'https://lakeformation.test');
+  vi.stubEnv('HUAWEICLOUD_IAM_ENDPOINT', 'https://iam.test');
+  vi.stubEnv('LAKEFORMATION_PROJECT_ID', PROJECT);
+  vi.stubEnv('LAKEFORMATION_INSTANCE_ID', INSTANCE);
+  vi.stubEnv('LAKEFORMATION_ALLOWED_INSTANCE_IDS', OTHER);
+  vi.stubEnv('HUAWEICLOUD_USER_NAME', 'stopper');
+  vi.stubEnv('HUAWEICLOUD_PASSWORD', 'unit-password');
+  vi.stubEnv('HUAWEICLOUD_DOMAIN_NAME', 'acme');
+  vi.stubEnv('WEBHOOK_SECRET_ID', 'webhook-keys');
+  ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+beforeEach(() => {
+  secretsManager.reset();
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: 'webhook-keys' })
+    .resolves({ SecretString: JSON.stringify(KEYS) });
+  resetSecretsProvider();
+  resetTokenCache();
+  upstream.calls.length = 0;
+  upstream.onStop = () => ({ status: 202 });
+  upstream.onGet = (jobId) => ({
+    status: 200,
+    body: { id: jobId, name: 'n', type: 'METADATA_MIGRATION', status: 'RUNNING' },
+  });
+  vi.stubGlobal('fetch', upstream.fetch);
+});
+
+/** The bearer sample event, authenticated, for `jobId`. */
+function request(jobId = JOB, instanceId?: string): StopJobEvent {
+  return forJob(withBearer(httpEvent('http-stop-job-bearer'), 'bearer-token-1'), jobId, instanceId);
+}
+
+async function invoke(event: StopJobEvent, remainingMs = 20_000) {
+  return parse(await handler(event, lambdaContext(remainingMs)));
+}
+
+function expectProblem(response: ReturnType<typeof parse>, status: number, code: string) {
+  expect(response.statusCode).toBe(status);
+  expect(response.headers['Content-Type']).toBe('application/problem+json');
+  expect(response.body).toMatchObject({
+    status,
+    code,
+    title: expect.any(String),
+    detail: expect.any(String),
+  });
+  expect(response.body.type).toMatch(/^urn:lf-job-stopper:problem:/);
+}
+
+describe('Function: stop-job handler', () => {
+  describe('outcomes', () => {
+    it('answers 202 STOP_REQUESTED when LakeFormation accepts the stop', async () => {
+      const response = await invoke(request());
+
+      expect(response.statusCode).toBe(202);
+      expect(response.headers['Content-Type']).toBe('application/json');
+      expect(response.body).toEqual({ jobId: JOB, instanceId: INSTANCE, outcome: 'STOP_REQUESTED' });
+      expect(upstream.calls.filter((c) => c.kind === 'stop')[0]?.url).toBe(
+        `https://lakeformation.test/v1/${PROJECT}/instances/${INSTANCE}/lf-jobs/${JOB}/stop`,
+      );
+    });
+
+    it('answers 200 NOT_RUNNING with the status when the refused job has finished', async () => {
+      upstream.onStop = { status: 400, body: { error_code: 'common.01000001', error_msg: 'x' } };
+      upstream.onGet = (jobId) => ({ status: 200, body: { id: jobId, status: { status: 'SUCCESS' } } });
+
+      const response = await invoke(request());
+
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toEqual({
+        jobId: JOB,
+        instanceId: INSTANCE,
+        outcome: 'NOT_RUNNING',
+        status: 'SUCCESS',
+      });
+    });
+
+    it('answers 404 JOB_NOT_FOUND when LakeFormation has no such job', async () => {
+      upstream.onStop = {
+        status: 404,
+        body: { error_code: 'common.01000001', error_msg: 'response status exception, code: 404' },
+      };
+
+      const response = await invoke(request());
+
+      expectProblem(response, 404, 'JOB_NOT_FOUND');
+      expect(response.body).toMatchObject({ jobId: JOB, instanceId: INSTANCE, outcome: 'NOT_FOUND' });
+    });
+
+    it('answers 409 JOB_NOT_STOPPABLE when LakeFormation refuses to stop a frozen job', async () => {
+      upstream.onStop = { status: 409, body: { error_code: 'LF.0001', error_msg: 'frozen' } };
+      upstream.onGet = (jobId) => ({ status: 200, body: { id: jobId, status: 'FROZEN_UNRELEASABLE' } });
+
+      const response = await invoke(request());
+
+      expectProblem(response, 409, 'JOB_NOT_STOPPABLE');
+      expect(response.body).toMatchObject({ outcome: 'NOT_STOPPABLE', jobStatus: 'FROZEN_UNRELEASABLE' });
+      expect(response.body.detail).toContain('LF.0001: frozen');
+    });
+
+    it('acts on a listed instance named in the path', async () => {
+      const response = await invoke(request(JOB, OTHER));
+      expect(response.body).toMatchObject({ instanceId: OTHER, outcome: 'STOP_REQUESTED' });
+      expect(upstream.calls.find((c) => c.kind === 'stop')?.url).toContain(`/instances/${OTHER}/lf-jobs/`);
+    });
+  });
+
+  describe('upstream failures', () => {
+    it('answers 429 THROTTLED with Retry-After when LakeFormation keeps throttling', async () => {
+      upstream.onStop = { status: 429, body: { error_code: 'APIG.0308', error_msg: 'over ratelimit' } };
+
+      const response = await invoke(request());
+
+      expectProblem(response, 429, 'THROTTLED');
+      expect(Number(response.headers['Retry-After'])).toBeGreaterThan(0);
+      expect(response.body).toMatchObject({ upstream: { status: 429, error_code: 'APIG.0308' } });
+    });
+
+    it('answers 502 UPSTREAM_ERROR after 5xx retries', async () => {
+      upstream.onStop = { status: 500, body: { error_code: 'common.00000500', error_msg: 'internal error' } };
+      const response = await invoke(request());
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      expect(upstream.count('stop')).toBe(4);
+    });
+
+    it('answers 502 UPSTREAM_ERROR on network errors', async () => {
+      upstream.onStop = { network: 'ECONNREFUSED' };
+      expectProblem(await invoke(request()), 502, 'UPSTREAM_ERROR');
+    });
+
+    it('answers 502, never 401, when LakeFormation refuses our token even after a refresh', async () => {
+      upstream.onStop = {
+        status: 401,
+        body: { error_code: 'APIG.1002', error_msg: 'Incorrect token or token resolution failed' },
+      };
+
+      const response = await invoke(request());
+
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      expect(upstream.count('iam')).toBe(2);
+      const [first, second] = upstream.calls.filter((c) => c.kind === 'stop').map((c) => c.token);
+      expect(first).not.toBe(second);
+      expect(JSON.stringify(response)).not.toMatch(/token-\d/);
+    });
+
+    it('answers 502, never 403, when LakeFormation forbids our credentials', async () => {
+      upstream.onStop = {
+        status: 403,
+        body: { error: { code: '403', message: 'X-Auth-Token is invalid in the request' } },
+      };
+      expectProblem(await invoke(request()), 502, 'UPSTREAM_ERROR');
+    });
+
+    it('answers 504 UPSTREAM_TIMEOUT before the Lambda times out when LakeFormation hangs', async () => {
+      upstream.onStop = { hang: true };
+      const started = Date.now();
+
+      const response = await invoke(request(), 2_500);
+
+      expectProblem(response, 504, 'UPSTREAM_TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(2_500);
+    });
+
+    it('answers 504 when LakeFormation answers 408 every time', async () => {
+      upstream.onStop = {
+        status: 408,
+        body: { error_code: 'common.00000408', error_msg: 'timeout exception occurred' },
+      };
+      expectProblem(await invoke(request()), 504, 'UPSTREAM_TIMEOUT');
+    });
+  });
+
+  describe('caller authentication', () => {
+    it.each(KEYS.hmacKeys)('accepts a fresh signature made with %s (rotation)', async (key) => {
+      const response = await invoke(signed(httpEvent('http-stop-job-signed'), key));
+      expect(response.statusCode).toBe(202);
+    });
+
+    it.each(KEYS.bearerTokens)('accepts the bearer token %s', async (token) => {
+      const response = await invoke(withBearer(httpEvent('http-stop-job-bearer'), token));
+      expect(response.statusCode).toBe(202);
+    });
+
+    it('checks the signature over the base64-decoded body', async () => {
+      const response = await invoke(signed(httpEvent('http-stop-job-base64'), 'hmac-key-new'));
+      expect(response.statusCode).toBe(202);
+    });
+
+    const now = () => Math.floor(Date.now() / 1000);
+    it.each([
+      ['no credentials at all', () => httpEvent('http-stop-job-unsigned')],
+      ['an unknown bearer token', () => withBearer(httpEvent('http-stop-job-bearer'), 'bearer-token-3')],
+      ['a signature by an unknown key', () => signed(httpEvent('http-stop-job-signed'), 'not-a-key')],
+      ['a signature 301 s old', () => signed(httpEvent('http-stop-job-signed'), 'hmac-key-new', now() - 301)],
+      [
+        'a signature 301 s in the future',
+        () => signed(httpEvent('http-stop-job-signed'), 'hmac-key-new', now() + 301),
+      ],
+      ['the sample event’s expired signature', () => httpEvent('http-stop-job-signed')],
+      [
+        'a signature over another body',
+        () => ({
+          ...signed(httpEvent('http-stop-job-signed'), 'hmac-key-new'),
+          body: '{"reason":"tampered"}',
+        }),
+      ],
+      [
+        'a timestamp without signature',
+        () => {
+          const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
+          delete event.headers['x-signature'];
+          return event;
+        },
+      ],
+      [
+        'a signature without timestamp',
+        () => {
+          const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
+          delete event.headers['x-timestamp'];
+          return event;
+        },
+      ],
+      [
+        'a malformed signature',
+        () => {
+          const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
+          event.headers['x-signature'] = 'md5=abc';
+          return event;
+        },
+      ],
+    ])('answers 401 UNAUTHENTICATED to %s, with no LakeFormation or IAM call', async (_name, make) => {
+      const response = await invoke(make() as StopJobEvent);
+
+      expectProblem(response, 401, 'UNAUTHENTICATED');
+      expect(response.headers['WWW-Authenticate']).toBeDefined();
+      expect(upstream.calls).toHaveLength(0);
+    });
+
+    it('accepts signature headers in any case (header normalisation)', async () => {
+      const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-old');
+      event.headers = Object.fromEntries(
+        Object.entries(event.headers).map(([key, value]) => [
+          key
+            .replace(/(^|-)x/g, '$1X')
+            .replace('-s', '-S')
+            .replace('-t', '-T'),
+          value,
+        ]),
+      );
+      expect(Object.keys(event.headers)).toContain('X-Signature');
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+  });
+
+  describe('input validation', () => {
+    it.each([
+      ['..', 'jobId'],
+      ['a/b', 'jobId'],
+      ['job 1', 'jobId'],
+      ['a'.repeat(65), 'jobId'],
+      ['%2e%2e', 'jobId'],
+    ])('answers 400 INVALID_REQUEST for the job id %j, with no LakeFormation call', async (jobId, field) => {
+      const response = await invoke(request(jobId));
+      expectProblem(response, 400, 'INVALID_REQUEST');
+      expect(response.body.field).toBe(field);
+      expect(upstream.calls).toHaveLength(0);
+    });
+
+    it('answers 400 for a malformed instance id even when it is not allowed (validation first)', async () => {
+      const response = await invoke(request(JOB, '../etc'));
+      expectProblem(response, 400, 'INVALID_REQUEST');
+      expect(response.body.field).toBe('instanceId');
+    });
+
+    it('answers 403 INSTANCE_NOT_ALLOWED for a well-formed instance that is not listed', async () => {
+      const response = await invoke(request(JOB, 'ffffffff-0000-4000-8000-000000000000'));
+      expectProblem(response, 403, 'INSTANCE_NOT_ALLOWED');
+      expect(upstream.calls).toHaveLength(0);
+    });
+
+    it('answers 413 PAYLOAD_TOO_LARGE for a body over 16 KiB', async () => {
+      const event = request();
+      event.body = JSON.stringify({ reason: 'x'.repeat(17 * 1024) });
+      expectProblem(await invoke(event), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('answers 413 for a base64 body that decodes to over 16 KiB', async () => {
+      const event = request();
+      event.body = Buffer.alloc(16 * 1024 + 1, 'a').toString('base64');
+      event.isBase64Encoded = true;
+      expectProblem(await invoke(event), 413, 'PAYLOAD_TOO_LARGE');
+    });
+
+    it('accepts a body of exactly 16 KiB up to the reason check', async () => {
+      const event = request();
+      event.body = `{"reason":"x"}${' '.repeat(16 * 1024 - 14)}`;
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+
+    it('answers 415 UNSUPPORTED_MEDIA_TYPE for a form body', async () => {
+      const event = request();
+      event.headers['content-type'] = 'application/x-www-form-urlencoded';
+      event.body = 'reason=because';
+      expectProblem(await invoke(event), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it.each([
+      ['not JSON', '{"reason": '],
+      ['an array', '["reason"]'],
+      ['null', 'null'],
+      ['an unknown field', '{"reasn": "typo"}'],
+      ['a reason that is not a string', '{"reason": 42}'],
+      ['a reason over 256 characters', JSON.stringify({ reason: 'r'.repeat(257) })],
+    ])('answers 400 INVALID_REQUEST for a body that is %s', async (_name, body) => {
+      const event = request();
+      event.body = body;
+      expectProblem(await invoke(event), 400, 'INVALID_REQUEST');
+      expect(upstream.calls).toHaveLength(0);
+    });
+
+    it('accepts an empty body, no content type and queryStringParameters: null (serverless-offline)', async () => {
+      const event = request();
+      event.body = undefined;
+      delete event.headers['content-type'];
+      (event as { queryStringParameters?: unknown }).queryStringParameters = null;
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+
+    it('accepts application/json with a charset', async () => {
+      const event = request();
+      event.headers['content-type'] = 'application/json; charset=utf-8';
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+  });
+
+  describe('warm invocations', () => {
+    it('reuses one IAM token and one read of the caller keys across five invocations', async () => {
+      for (let i = 0; i < 5; i++) expect((await invoke(request())).statusCode).toBe(202);
+
+      expect(upstream.count('iam')).toBe(1);
+      expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('failing dependencies', () => {
+    it('answers 500 INTERNAL_ERROR, without detail, when the caller keys cannot be read', async () => {
+      secretsManager.reset();
+      secretsManager
+        .on(GetSecretValueCommand)
+        .rejects(Object.assign(new Error('boom'), { name: 'AccessDeniedException' }));
+
+      const response = await invoke(request());
+
+      expectProblem(response, 500, 'INTERNAL_ERROR');
+      expect(upstream.calls).toHaveLength(0);
+    });
+  });
+});
