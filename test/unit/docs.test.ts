@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { load } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { PROBLEMS } from '../../lib/http/problem.js';
+
+const openapi = load(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as {
+  paths: Record<string, { post: { responses: Record<string, unknown> } }>;
+  components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } };
+};
+
+describe('docs/openapi.yaml', () => {
+  it('lists exactly the problem codes the function can answer with', () => {
+    expect([...openapi.components.schemas.Problem.properties.code.enum].sort()).toEqual(
+      Object.keys(PROBLEMS).sort(),
+    );
+  });
+
+  it('documents every status a problem code maps to, on both routes', () => {
+    const statuses = new Set(Object.values(PROBLEMS).map((problem) => String(problem.status)));
+    for (const path of ['/jobs/{jobId}/stop', '/instances/{instanceId}/jobs/{jobId}/stop']) {
+      const documented = Object.keys(openapi.paths[path]?.post.responses ?? {});
+      expect(documented).toEqual(expect.arrayContaining([...statuses, '200', '202']));
+    }
+  });
+});
