@@ -1,3 +1,33 @@
-export const handler = async () => {
-  throw new Error('bulk-stop is not implemented yet');
-};
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { processStopBatch } from '../lib/bulk-stop.js';
+import { getConfig } from '../lib/config.js';
+import { metrics } from '../lib/metrics.js';
+import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
+import { logging } from '../lib/middleware/logging.js';
+import { getLakeFormationClient } from '../lib/runtime.js';
+import { getSqsClient } from '../lib/stop-queue.js';
+
+const config = getConfig(['stopDlqUrl']);
+
+/** One job per SQS message; retryable failures are reported, never swallowed. */
+export async function bulkStop(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const { lakeFormation, deadline } = context as LakeFormationContext;
+  const { response } = await processStopBatch(event.Records, {
+    client: lakeFormation,
+    sqs: getSqsClient(),
+    dlqUrl: config.stopDlqUrl,
+    defaultInstanceId: config.instanceId,
+    allowedInstanceIds: config.allowedInstanceIds,
+    concurrency: config.stopConcurrency,
+    deadline,
+  });
+  return response;
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse, Error>(bulkStop)
+  .use(logging())
+  .use(logMetrics(metrics))
+  // 5 s kept back to send dead letters and answer before the Lambda times out.
+  .use(injectLakeFormation({ client: () => getLakeFormationClient(config), deadlineMarginMs: 5_000 }));

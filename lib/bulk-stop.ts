@@ -1,0 +1,277 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { classifyFailure } from './failures.js';
+import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
+import { logger } from './logger.js';
+import { metrics } from './metrics.js';
+import { type StopOutcome, stopWithOutcome } from './stop.js';
+import { parseStopMessage, type StopMessage } from './stop-message.js';
+import { sendBatches } from './stop-queue.js';
+
+export interface BulkStopOptions {
+  client: LakeFormationClient;
+  sqs: SQSClient;
+  dlqUrl: string;
+  defaultInstanceId: string;
+  allowedInstanceIds: ReadonlySet<string>;
+  /** Stop calls in flight at most. */
+  concurrency: number;
+  /** Epoch ms by which LakeFormation calls must be over. */
+  deadline: number;
+  /**
+   * No job is started with less than this left before `deadline`.
+   * @default 1000
+   */
+  minItemMs?: number;
+  now?: () => number;
+}
+
+export type Disposition = 'acknowledged' | 'dead-lettered' | 'retry';
+
+/** What happened to one message; logged as one line. */
+export interface MessageReport {
+  messageId: string;
+  disposition: Disposition;
+  jobId?: string;
+  instanceId?: string;
+  source?: string;
+  reason?: string;
+  outcome?: StopOutcome;
+  status?: string;
+  /** Why it was dead-lettered or will be retried. */
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+interface DeadLetter {
+  record: SQSRecord;
+  errorCode: string;
+  errorMessage: string;
+}
+
+interface JobGroup {
+  ref: JobRef;
+  /** Every message of the batch naming this job: one LakeFormation call serves them all. */
+  items: { record: SQSRecord; message: StopMessage }[];
+}
+
+const METRIC_OF: Record<StopOutcome, string> = {
+  STOP_REQUESTED: 'StopRequested',
+  NOT_RUNNING: 'NotRunning',
+  NOT_FOUND: 'NotFound',
+  NOT_STOPPABLE: 'NotStoppable',
+};
+
+/** SQS caps a message attribute value at 256 KiB; a reason needs far less. */
+const MAX_ATTRIBUTE_LENGTH = 1024;
+
+/**
+ * Runs `worker` over `items` with at most `limit` in flight. Items not started because
+ * `mayStart()` said no are returned.
+ */
+async function runPool<T>(
+  items: T[],
+  limit: number,
+  mayStart: () => boolean,
+  worker: (item: T) => Promise<void>,
+) {
+  const unstarted: T[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      if (!mayStart()) unstarted.push(item);
+      else await worker(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return unstarted;
+}
+
+/**
+ * Stops the jobs of an SQS batch, one per message, and decides each message's fate:
+ * acknowledged with an outcome, sent to the DLQ (it can never succeed), or reported as a batch item
+ * failure (retryable). Nothing is dropped: a DLQ send that fails turns into a batch item failure.
+ */
+export async function processStopBatch(
+  records: readonly SQSRecord[],
+  options: BulkStopOptions,
+): Promise<{ response: SQSBatchResponse; reports: MessageReport[] }> {
+  const now = options.now ?? Date.now;
+  const minItemMs = options.minItemMs ?? 1000;
+  const reports = new Map<string, MessageReport>();
+  const deadLetters: DeadLetter[] = [];
+  const groups = new Map<string, JobGroup>();
+
+  const deadLetter = (
+    record: SQSRecord,
+    errorCode: string,
+    errorMessage: string,
+    report: Partial<MessageReport> = {},
+  ) => {
+    deadLetters.push({ record, errorCode, errorMessage });
+    reports.set(record.messageId, {
+      ...report,
+      messageId: record.messageId,
+      disposition: 'dead-lettered',
+      errorCode,
+      errorMessage,
+    });
+  };
+
+  for (const record of records) {
+    const check = parseStopMessage(record.body);
+    if (!check.ok) {
+      deadLetter(record, check.errorCode, check.errorMessage);
+      continue;
+    }
+    const { message } = check;
+    const instanceId = message.instanceId ?? options.defaultInstanceId;
+    const context = { jobId: message.jobId, instanceId, source: message.source, reason: message.reason };
+    if (!options.allowedInstanceIds.has(instanceId)) {
+      deadLetter(
+        record,
+        'INSTANCE_NOT_ALLOWED',
+        `instance ${instanceId} is not one this service may act on`,
+        context,
+      );
+      continue;
+    }
+    const key = `${instanceId}/${message.jobId}`;
+    const group = groups.get(key) ?? { ref: { instanceId, jobId: message.jobId }, items: [] };
+    group.items.push({ record, message });
+    groups.set(key, group);
+  }
+
+  const unstarted = await runPool(
+    [...groups.values()],
+    options.concurrency,
+    () => options.deadline - now() >= minItemMs,
+    async (group) => {
+      const context = (message: StopMessage) => ({
+        ...group.ref,
+        source: message.source,
+        reason: message.reason,
+      });
+      try {
+        const result = await stopWithOutcome(options.client, group.ref, { deadline: options.deadline });
+        for (const { record, message } of group.items) {
+          const outcome = {
+            outcome: result.outcome,
+            ...(result.status !== undefined && { status: result.status }),
+          };
+          if (result.outcome === 'NOT_STOPPABLE') {
+            const why = `job is ${result.status ?? 'in an unknown status'} and LakeFormation refused the stop${result.detail ? `: ${result.detail}` : ''}`;
+            deadLetter(record, 'JOB_NOT_STOPPABLE', why, { ...context(message), ...outcome });
+          } else {
+            reports.set(record.messageId, {
+              messageId: record.messageId,
+              disposition: 'acknowledged',
+              ...context(message),
+              ...outcome,
+            });
+          }
+        }
+      } catch (error) {
+        const failure = classifyFailure(error);
+        for (const { record, message } of group.items) {
+          reports.set(record.messageId, {
+            messageId: record.messageId,
+            disposition: 'retry',
+            ...context(message),
+            errorCode: failure.kind,
+            errorMessage: failure.detail,
+          });
+        }
+        if (failure.kind === 'INTERNAL') logger.error('unexpected error while stopping a job', { error });
+      }
+    },
+  );
+  for (const group of unstarted) {
+    for (const { record, message } of group.items) {
+      reports.set(record.messageId, {
+        messageId: record.messageId,
+        disposition: 'retry',
+        ...group.ref,
+        source: message.source,
+        reason: message.reason,
+        errorCode: 'DEADLINE',
+        errorMessage: 'not started: too close to the Lambda timeout',
+      });
+    }
+  }
+
+  await sendDeadLetters(options, deadLetters, reports);
+
+  const ordered = records.map((record) => reports.get(record.messageId) as MessageReport);
+  logReports(ordered);
+  return {
+    response: {
+      batchItemFailures: ordered
+        .filter((report) => report.disposition === 'retry')
+        .map((report) => ({ itemIdentifier: report.messageId })),
+    },
+    reports: ordered,
+  };
+}
+
+/** Sends the original bodies, unchanged, with `errorCode`/`errorMessage`; failures become retries. */
+async function sendDeadLetters(
+  options: BulkStopOptions,
+  deadLetters: DeadLetter[],
+  reports: Map<string, MessageReport>,
+) {
+  if (deadLetters.length === 0) return;
+  const toRetry = (letter: DeadLetter, detail: string) => {
+    const report = reports.get(letter.record.messageId);
+    reports.set(letter.record.messageId, {
+      ...(report as MessageReport),
+      disposition: 'retry',
+      errorMessage: `${letter.errorMessage} (DLQ send failed: ${detail})`,
+    });
+  };
+  try {
+    const failed = await sendBatches(options.sqs, options.dlqUrl, deadLetters, (letter) => ({
+      body: letter.record.body,
+      attributes: {
+        errorCode: letter.errorCode,
+        errorMessage: letter.errorMessage.slice(0, MAX_ATTRIBUTE_LENGTH),
+      },
+    }));
+    for (const { item, code } of failed) toRetry(item, code);
+  } catch (error) {
+    logger.error('could not send to the dead-letter queue', { error });
+    for (const letter of deadLetters) toRetry(letter, (error as Error).name);
+  }
+}
+
+function logReports(reports: MessageReport[]): void {
+  const summary: Record<string, number> = {
+    messages: reports.length,
+    acknowledged: 0,
+    deadLettered: 0,
+    retry: 0,
+  };
+  for (const report of reports) {
+    const { disposition, ...fields } = report;
+    const line = { disposition, ...fields };
+    if (disposition === 'acknowledged') {
+      summary.acknowledged = (summary.acknowledged ?? 0) + 1;
+      logger.info('message processed', line);
+    } else if (disposition === 'dead-lettered') {
+      summary.deadLettered = (summary.deadLettered ?? 0) + 1;
+      logger.warn('message dead-lettered', line);
+      metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
+    } else {
+      summary.retry = (summary.retry ?? 0) + 1;
+      logger.warn('message will be retried', line);
+      metrics.addMetric('RetryableFailure', MetricUnit.Count, 1);
+    }
+    if (report.outcome) {
+      summary[report.outcome] = (summary[report.outcome] ?? 0) + 1;
+      metrics.addMetric(METRIC_OF[report.outcome], MetricUnit.Count, 1);
+    }
+  }
+  logger.info('batch processed', { summary });
+}

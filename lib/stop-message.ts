@@ -1,0 +1,65 @@
+import { isValidId } from './lakeformation/ids.js';
+
+/** One job per queue message (JSON Schema: docs/stop-message.schema.json). */
+export interface StopMessage {
+  jobId: string;
+  /** Defaults to `LAKEFORMATION_INSTANCE_ID`. */
+  instanceId?: string;
+  reason?: string;
+  /** Who asked, e.g. `stale-job-reaper`. */
+  source?: string;
+}
+
+export const MAX_REASON_LENGTH = 256;
+export const MAX_SOURCE_LENGTH = 64;
+const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source']);
+
+/** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
+export type InvalidMessageCode = 'INVALID_JSON' | 'INVALID_MESSAGE' | 'INVALID_ID';
+
+export type MessageCheck =
+  | { ok: true; message: StopMessage }
+  | { ok: false; errorCode: InvalidMessageCode; errorMessage: string };
+
+function invalid(errorCode: InvalidMessageCode, errorMessage: string): MessageCheck {
+  return { ok: false, errorCode, errorMessage };
+}
+
+/** Checks a decoded message against the schema. */
+export function checkStopMessage(value: unknown): MessageCheck {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return invalid('INVALID_MESSAGE', 'the body must be a JSON object such as {"jobId": "..."}');
+  }
+  const record = value as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
+  if (unknown.length > 0)
+    return invalid('INVALID_MESSAGE', `unknown field(s): ${unknown.slice(0, 5).join(', ')}`);
+  const { jobId, instanceId, reason, source } = record;
+  if (jobId === undefined) return invalid('INVALID_MESSAGE', 'jobId is required');
+  if (!isValidId(jobId)) return invalid('INVALID_ID', 'jobId must be 1-64 letters, digits or dashes');
+  if (instanceId !== undefined && !isValidId(instanceId)) {
+    return invalid('INVALID_ID', 'instanceId must be 1-64 letters, digits or dashes');
+  }
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH)) {
+    return invalid('INVALID_MESSAGE', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  if (source !== undefined && (typeof source !== 'string' || source.length > MAX_SOURCE_LENGTH)) {
+    return invalid('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
+  }
+  const message: StopMessage = { jobId };
+  if (instanceId !== undefined) message.instanceId = instanceId as string;
+  if (reason !== undefined) message.reason = reason as string;
+  if (source !== undefined) message.source = source as string;
+  return { ok: true, message };
+}
+
+/** Parses and checks a message body as received from SQS. */
+export function parseStopMessage(body: string): MessageCheck {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return invalid('INVALID_JSON', 'the body is not valid JSON');
+  }
+  return checkStopMessage(value);
+}

@@ -1,0 +1,304 @@
+import { readFileSync } from 'node:fs';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type BulkStopOptions, processStopBatch } from '../../lib/bulk-stop.js';
+import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
+import { fakeClient, httpError } from '../support/fake-client.js';
+import { captureLogs } from '../support/logs.js';
+
+const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
+const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
+const DLQ = 'http://127.0.0.1:1/123456789012/stop-dlq';
+const sqsMock = mockClient(SQSClient);
+
+function sample(name: 'sqs-stop-batch' | 'sqs-stop-invalid'): SQSRecord[] {
+  const event = JSON.parse(
+    readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8'),
+  ) as SQSEvent;
+  return event.Records;
+}
+
+/** SQS records with these bodies, ids `m1`, `m2`, … */
+function records(...bodies: (string | object)[]): SQSRecord[] {
+  const template = sample('sqs-stop-batch')[0] as SQSRecord;
+  return bodies.map((body, i) => ({
+    ...template,
+    messageId: `m${i + 1}`,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  }));
+}
+
+function options(overrides: Partial<BulkStopOptions> = {}): BulkStopOptions {
+  return {
+    client: fakeClient(),
+    sqs: new SQSClient({}),
+    dlqUrl: DLQ,
+    defaultInstanceId: INSTANCE,
+    allowedInstanceIds: new Set([INSTANCE, OTHER]),
+    concurrency: 10,
+    deadline: Date.now() + 60_000,
+    ...overrides,
+  };
+}
+
+/** The DLQ entries sent, flattened across batches. */
+function deadLettered() {
+  return sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => ({
+      body: entry.MessageBody,
+      errorCode: entry.MessageAttributes?.errorCode?.StringValue,
+      errorMessage: entry.MessageAttributes?.errorMessage?.StringValue,
+    }));
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+});
+
+describe('Function: processStopBatch()', () => {
+  describe('outcomes', () => {
+    it('acknowledges STOP_REQUESTED, NOT_RUNNING and NOT_FOUND and reports no failure', async () => {
+      // Prepare
+      const client = fakeClient({
+        stop: (jobId) =>
+          jobId === 'running' ? 'accept' : jobId === 'done' ? httpError(400) : httpError(404),
+        jobs: { done: { status: 'SUCCESS' } },
+      });
+
+      // Act
+      const { response, reports } = await processStopBatch(
+        records({ jobId: 'running' }, { jobId: 'done' }, { jobId: 'gone' }),
+        options({ client }),
+      );
+
+      // Assess
+      expect(response.batchItemFailures).toEqual([]);
+      expect(reports.map((r) => [r.disposition, r.outcome, r.status])).toEqual([
+        ['acknowledged', 'STOP_REQUESTED', undefined],
+        ['acknowledged', 'NOT_RUNNING', 'SUCCESS'],
+        ['acknowledged', 'NOT_FOUND', undefined],
+      ]);
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    });
+
+    it('sends NOT_STOPPABLE to the DLQ with its original body and the reason, and acknowledges it', async () => {
+      const client = fakeClient({
+        stop: httpError(409, 'LF.9', 'frozen'),
+        jobs: { frozen: { status: 'FROZEN_RELEASABLE' } },
+      });
+      const batch = records('{"jobId":"frozen",  "source":"ops"}');
+
+      const { response } = await processStopBatch(batch, options({ client }));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(deadLettered()).toEqual([
+        {
+          body: '{"jobId":"frozen",  "source":"ops"}',
+          errorCode: 'JOB_NOT_STOPPABLE',
+          errorMessage: expect.stringContaining('FROZEN_RELEASABLE'),
+        },
+      ]);
+    });
+
+    it.each([
+      ['throttling', httpError(429, 'APIG.0308'), 'THROTTLED'],
+      ['a 5xx', httpError(500), 'UPSTREAM_ERROR'],
+      ['a timeout', new LakeFormationTimeoutError('stopJob', 100), 'UPSTREAM_TIMEOUT'],
+      ['refused credentials', httpError(401, 'APIG.1002'), 'CREDENTIALS_REJECTED'],
+    ])('reports %s as a batch item failure, not to the DLQ', async (_name, error, code) => {
+      const { response, reports } = await processStopBatch(
+        records({ jobId: 'a' }, { jobId: 'b' }),
+        options({ client: fakeClient({ stop: (jobId) => (jobId === 'a' ? error : 'accept') }) }),
+      );
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+      expect(reports[0]).toMatchObject({ disposition: 'retry', errorCode: code });
+      expect(deadLettered()).toEqual([]);
+    });
+  });
+
+  describe('messages that can never succeed', () => {
+    it('sends each invalid sample message to the DLQ at once, unchanged, with errorCode and errorMessage', async () => {
+      const batch = sample('sqs-stop-invalid');
+      const client = fakeClient();
+
+      const { response } = await processStopBatch(batch, options({ client }));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(client.calls).toHaveLength(0);
+      expect(deadLettered()).toEqual([
+        { body: batch[0]?.body, errorCode: 'INVALID_JSON', errorMessage: expect.any(String) },
+        { body: batch[1]?.body, errorCode: 'INVALID_MESSAGE', errorMessage: 'unknown field(s): job' },
+        { body: batch[2]?.body, errorCode: 'INVALID_ID', errorMessage: expect.stringContaining('jobId') },
+        {
+          body: batch[3]?.body,
+          errorCode: 'INSTANCE_NOT_ALLOWED',
+          errorMessage: expect.stringContaining('ffffffff'),
+        },
+      ]);
+    });
+
+    it.each([
+      ['an array', '[]'],
+      ['a missing jobId', '{"reason":"x"}'],
+      ['a numeric jobId', '{"jobId": 12}'],
+      ['a reason over 256 characters', JSON.stringify({ jobId: 'a', reason: 'r'.repeat(257) })],
+      ['a non-string source', '{"jobId":"a","source":{}}'],
+      ['an empty body', ''],
+    ])('dead-letters %s', async (_name, body) => {
+      const { response, reports } = await processStopBatch(records(body), options());
+      expect(response.batchItemFailures).toEqual([]);
+      expect(reports[0]?.disposition).toBe('dead-lettered');
+      expect(deadLettered()).toHaveLength(1);
+    });
+
+    it('reports a message as a failure when its DLQ entry is refused, so SQS retries it', async () => {
+      sqsMock.on(SendMessageBatchCommand).resolves({
+        Successful: [{ Id: '1', MessageId: 'x', MD5OfMessageBody: 'x' }],
+        Failed: [{ Id: '0', Code: 'InvalidParameterValue', SenderFault: true, Message: 'no' }],
+      });
+      const { response } = await processStopBatch(records('bad json', '{"jobId": "../x"}'), options());
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
+    });
+
+    it('reports every dead letter as a failure when the DLQ cannot be reached', async () => {
+      sqsMock
+        .on(SendMessageBatchCommand)
+        .rejects(Object.assign(new Error('down'), { name: 'ServiceUnavailable' }));
+      const { response } = await processStopBatch(records('bad json', { jobId: 'fine' }, '[]'), options());
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm3' }]);
+    });
+
+    it('re-sends DLQ entries a batch reports as failed for a server-side reason', async () => {
+      sqsMock
+        .on(SendMessageBatchCommand)
+        .resolvesOnce({
+          Successful: [],
+          Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false, Message: 'retry' }],
+        })
+        .resolves({ Successful: [], Failed: [] });
+      const { response } = await processStopBatch(records('bad json'), options());
+      expect(response.batchItemFailures).toEqual([]);
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
+    });
+  });
+
+  describe('duplicates', () => {
+    it('makes one LakeFormation call for the same job twice in a batch, and gives both messages its outcome', async () => {
+      const client = fakeClient();
+      const { reports } = await processStopBatch(
+        records(
+          { jobId: 'same', source: 'a' },
+          { jobId: 'same', instanceId: INSTANCE, source: 'b' },
+          { jobId: 'same', instanceId: OTHER },
+        ),
+        options({ client }),
+      );
+      expect(client.calls.filter((c) => c.op === 'stopJob').map((c) => c.instanceId)).toEqual([
+        INSTANCE,
+        OTHER,
+      ]);
+      expect(reports.map((r) => [r.outcome, r.source])).toEqual([
+        ['STOP_REQUESTED', 'a'],
+        ['STOP_REQUESTED', 'b'],
+        ['STOP_REQUESTED', undefined],
+      ]);
+    });
+
+    it('reports both duplicates as failures when their one call fails', async () => {
+      const { response } = await processStopBatch(
+        records({ jobId: 'same' }, { jobId: 'same' }),
+        options({ client: fakeClient({ stop: httpError(503) }) }),
+      );
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    });
+  });
+
+  describe('concurrency and deadline', () => {
+    it('keeps at most STOP_CONCURRENCY stop calls in flight', async () => {
+      let inFlight = 0;
+      let peak = 0;
+      const client = fakeClient({
+        stop: async () => {
+          inFlight += 1;
+          peak = Math.max(peak, inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inFlight -= 1;
+          return 'accept';
+        },
+      });
+      const batch = records(...Array.from({ length: 20 }, (_, i) => ({ jobId: `job-${i}` })));
+
+      const { response } = await processStopBatch(batch, options({ client, concurrency: 3 }));
+
+      expect(peak).toBe(3);
+      expect(response.batchItemFailures).toEqual([]);
+      expect(client.calls.filter((c) => c.op === 'stopJob')).toHaveLength(20);
+    });
+
+    it('starts no job near the deadline and reports the unstarted messages as failures', async () => {
+      let clock = 0;
+      const client = fakeClient({
+        stop: async () => {
+          clock += 600; // each stop takes 600 ms of (virtual) time
+          return 'accept';
+        },
+      });
+      const batch = records({ jobId: 'a' }, { jobId: 'b' }, { jobId: 'c' }, { jobId: 'd' });
+
+      const { response, reports } = await processStopBatch(
+        batch,
+        options({ client, concurrency: 1, deadline: 2_000, minItemMs: 1_000, now: () => clock }),
+      );
+
+      // a starts at 0, b at 600; at 1200 only 800 ms are left: c and d are not started
+      expect(client.calls.map((c) => c.jobId)).toEqual(['a', 'b']);
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm3' }, { itemIdentifier: 'm4' }]);
+      expect(reports[2]).toMatchObject({ disposition: 'retry', errorCode: 'DEADLINE' });
+    });
+
+    it('passes the deadline to the LakeFormation calls', async () => {
+      const client = fakeClient();
+      const deadline = Date.now() + 987_654;
+      await processStopBatch(records({ jobId: 'a' }), options({ client, deadline }));
+      expect(client.calls[0]?.deadline).toBe(deadline);
+    });
+  });
+
+  describe('logging', () => {
+    it('writes one line per message with its fields, and a batch summary', async () => {
+      const logs = captureLogs();
+      const client = fakeClient({ stop: (jobId) => (jobId === 'x' ? httpError(500) : 'accept') });
+
+      await processStopBatch(
+        records({ jobId: 'ok', source: 'cli', reason: 'because' }, { jobId: 'x' }, 'junk'),
+        options({ client }),
+      );
+
+      const perMessage = logs.lines.filter((line) => typeof line.messageId === 'string');
+      expect(perMessage.map((line) => [line.messageId, line.disposition])).toEqual([
+        ['m1', 'acknowledged'],
+        ['m2', 'retry'],
+        ['m3', 'dead-lettered'],
+      ]);
+      expect(perMessage[0]).toMatchObject({
+        jobId: 'ok',
+        instanceId: INSTANCE,
+        outcome: 'STOP_REQUESTED',
+        source: 'cli',
+        reason: 'because',
+      });
+      expect(logs.lines.find((line) => line.message === 'batch processed')?.summary).toEqual({
+        messages: 3,
+        acknowledged: 1,
+        deadLettered: 1,
+        retry: 1,
+        STOP_REQUESTED: 1,
+      });
+    });
+  });
+});
