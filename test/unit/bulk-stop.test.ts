@@ -228,7 +228,7 @@ describe('Function: processStopBatch()', () => {
           peak = Math.max(peak, inFlight);
           await new Promise((resolve) => setTimeout(resolve, 5));
           inFlight -= 1;
-          return 'accept';
+          return 'accept' as const;
         },
       });
       const batch = records(...Array.from({ length: 20 }, (_, i) => ({ jobId: `job-${i}` })));
@@ -245,7 +245,7 @@ describe('Function: processStopBatch()', () => {
       const client = fakeClient({
         stop: async () => {
           clock += 600; // each stop takes 600 ms of (virtual) time
-          return 'accept';
+          return 'accept' as const;
         },
       });
       const batch = records({ jobId: 'a' }, { jobId: 'b' }, { jobId: 'c' }, { jobId: 'd' });
