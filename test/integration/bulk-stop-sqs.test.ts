@@ -1,0 +1,214 @@
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetTokenCache } from '../../lib/auth/token-provider.js';
+import { enqueueStops } from '../../lib/stop-queue.js';
+import type { LakeFormationEmulator } from '../../local/emulator/server.js';
+import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
+import { uniqueName, useMoto } from '../support/aws.js';
+import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
+
+let emulator: LakeFormationEmulator;
+let sqs: SQSClient;
+let handler: SqsHandler;
+/** One DLQ for the file (the function reads STOP_DLQ_URL at cold start); emptied before each test. */
+let dlqUrl: string;
+let dlqArn: string;
+
+/** A stop queue on moto whose redrive policy points at the DLQ. */
+async function queues(maxReceiveCount: number, visibilitySeconds: number) {
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: uniqueName('stop'),
+      Attributes: {
+        VisibilityTimeout: String(visibilitySeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
+}
+
+/** Receives (and deletes) every message on the queue. */
+async function drainAll(queueUrl: string): Promise<Message[]> {
+  const all: Message[] = [];
+  for (let empty = 0; empty < 2; ) {
+    const result = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        VisibilityTimeout: 300,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const messages = result.Messages ?? [];
+    if (messages.length === 0) empty += 1;
+    else {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+        }),
+      );
+    }
+    all.push(...messages);
+  }
+  return all;
+}
+
+async function queueDepth(queueUrl: string): Promise<number> {
+  const result = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  return (
+    Number(result.Attributes?.ApproximateNumberOfMessages ?? 0) +
+    Number(result.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
+}
+
+beforeAll(async () => {
+  useMoto();
+  sqs = new SQSClient({});
+  emulator = await testEmulator({ stopDelayMs: 20 });
+  for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
+  dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('stop-dlq') }))).QueueUrl ?? '';
+  dlqArn =
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
+      .Attributes?.QueueArn ?? '';
+  vi.stubEnv('STOP_DLQ_URL', dlqUrl);
+  const module = (await import('../../functions/bulk-stop.js')) as unknown as { handler: SqsHandler };
+  handler = module.handler;
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.close();
+});
+
+beforeEach(async () => {
+  await drainAll(dlqUrl);
+  emulator.faults.clear();
+  emulator.store.clear();
+  resetTokenCache();
+});
+
+describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
+  it('sends invalid messages to the DLQ at once, unchanged, with errorCode and errorMessage', async () => {
+    const { queueUrl, dlqUrl } = await queues(5, 30);
+    const bodies = ['{oops', '{"jobId": "a/b"}', '{"jobId": "fine-job", "extra": 1}'];
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: bodies.map((body, i) => ({ Id: String(i), MessageBody: body })),
+      }),
+    );
+
+    const result = await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 0 });
+    const dead = await drainAll(dlqUrl);
+
+    expect(result).toMatchObject({ received: 3, deleted: 3, failed: 0 });
+    expect(await queueDepth(queueUrl)).toBe(0);
+    expect(
+      dead
+        .map((m) => [
+          m.Body,
+          m.MessageAttributes?.errorCode?.StringValue,
+          Boolean(m.MessageAttributes?.errorMessage?.StringValue),
+        ])
+        .sort(),
+    ).toEqual(
+      [
+        ['{oops', 'INVALID_JSON', true],
+        ['{"jobId": "a/b"}', 'INVALID_ID', true],
+        ['{"jobId": "fine-job", "extra": 1}', 'INVALID_MESSAGE', true],
+      ].sort(),
+    );
+  });
+
+  it('lets a message that keeps failing reach the DLQ after maxReceiveCount receives', async () => {
+    const { queueUrl, dlqUrl } = await queues(2, 1);
+    const job = emulator.store.add(INSTANCE, {
+      name: 'always_fails',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
+    emulator.faults.configure({ script: [{ fault: '503', times: 1_000, match: { path: job.id } }] });
+    await enqueueStops(queueUrl, [{ jobId: job.id, source: 'test' }], sqs);
+
+    const receiveCounts: string[] = [];
+    const recording: SqsHandler = async (event, context) => {
+      receiveCounts.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+      return handler(event, context);
+    };
+    for (let i = 0; i < 20 && (await queueDepth(dlqUrl)) === 0; i++) {
+      await pollOnce({ sqs, queueUrl, handler: recording, waitTimeSeconds: 1 });
+    }
+    const dead = await drainAll(dlqUrl);
+
+    expect(receiveCounts).toEqual(['1', '2']);
+    expect(dead.map((m) => JSON.parse(m.Body ?? '{}').jobId)).toEqual([job.id]);
+    expect(emulator.store.get(INSTANCE, job.id)?.status).toBe('RUNNING');
+  });
+
+  it('stops 500 jobs through 20 % transient faults with every message accounted for', async () => {
+    const { queueUrl, dlqUrl } = await queues(5, 3);
+    const jobs = Array.from({ length: 500 }, (_, i) =>
+      emulator.store.add(INSTANCE, { name: `bulk_${i}`, type: 'METADATA_MIGRATION', status: 'RUNNING' }),
+    );
+    emulator.faults.configure({
+      random: { seed: 42, rates: { '408': 0.05, '429': 0.05, '500': 0.05, reset: 0.05 } },
+    });
+    const sent = await enqueueStops(
+      queueUrl,
+      jobs.map((job) => ({ jobId: job.id, source: 'bulk-test' })),
+      sqs,
+    );
+    expect(sent).toEqual({ sent: 500, failed: [] });
+
+    const acknowledged = new Map<string, string>();
+    const recording: SqsHandler = async (event: SQSEvent, context) => {
+      const response = (await handler(event, context)) as SQSBatchResponse;
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      for (const record of event.Records) {
+        if (!failed.has(record.messageId)) acknowledged.set(record.messageId, JSON.parse(record.body).jobId);
+      }
+      return response;
+    };
+    const until = Date.now() + 90_000;
+    while (Date.now() < until && (await queueDepth(queueUrl)) > 0) {
+      await Promise.all(
+        [1, 2, 3, 4].map(() => pollOnce({ sqs, queueUrl, handler: recording, waitTimeSeconds: 1 })),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const dead = (await drainAll(dlqUrl)).map((m) => JSON.parse(m.Body ?? '{}').jobId as string);
+
+    const accountedFor = new Set([...acknowledged.values(), ...dead]);
+    expect(await queueDepth(queueUrl)).toBe(0);
+    expect(accountedFor.size).toBe(500);
+    const notStopped = jobs
+      .filter((job) => emulator.store.get(INSTANCE, job.id)?.status !== 'STOPPED')
+      .map((j) => j.id);
+    expect(notStopped.filter((id) => !dead.includes(id))).toEqual([]);
+    expect(emulator.faults.injected).toMatchObject({
+      '408': expect.any(Number),
+      '429': expect.any(Number),
+      '500': expect.any(Number),
+      reset: expect.any(Number),
+    });
+    expect(emulator.tokensIssued).toBe(1);
+  });
+});

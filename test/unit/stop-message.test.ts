@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { checkStopMessage, parseStopMessage } from '../../lib/stop-message.js';
+
+const schema = JSON.parse(
+  readFileSync(new URL('../../docs/stop-message.schema.json', import.meta.url), 'utf8'),
+);
+const validate = new Ajv2020({ strict: true, allowUnionTypes: true }).compile(schema);
+
+const CASES: [string, unknown][] = [
+  ['minimal', { jobId: '03141229-84cd-4b1b-9733-dd124320c125' }],
+  ['all fields', { jobId: 'a', instanceId: 'b-1', reason: 'r', source: 'stale-job-reaper' }],
+  ['64-character id', { jobId: 'x'.repeat(64) }],
+  ['65-character id', { jobId: 'x'.repeat(65) }],
+  ['id with a slash', { jobId: 'a/b' }],
+  ['id with a dot', { jobId: 'a.b' }],
+  ['empty id', { jobId: '' }],
+  ['numeric id', { jobId: 7 }],
+  ['bad instance', { jobId: 'a', instanceId: '..' }],
+  ['reason of 256', { jobId: 'a', reason: 'r'.repeat(256) }],
+  ['reason of 257', { jobId: 'a', reason: 'r'.repeat(257) }],
+  ['source of 65', { jobId: 'a', source: 's'.repeat(65) }],
+  ['unknown field', { jobId: 'a', priority: 1 }],
+  ['no jobId', { reason: 'r' }],
+  ['array', [{ jobId: 'a' }]],
+  ['null', null],
+  ['string', 'a'],
+];
+
+describe('Function: checkStopMessage()', () => {
+  it.each(CASES)('agrees with docs/stop-message.schema.json on %s', (_name, value) => {
+    expect(checkStopMessage(value).ok).toBe(validate(value));
+  });
+
+  it('names the field at fault', () => {
+    expect(checkStopMessage({ jobId: 'a', instanceId: '..' })).toEqual({
+      ok: false,
+      errorCode: 'INVALID_ID',
+      errorMessage: 'instanceId must be 1-64 letters, digits or dashes',
+    });
+  });
+
+  it('returns only the known fields', () => {
+    expect(parseStopMessage('{"jobId":"a","source":"s"}')).toEqual({
+      ok: true,
+      message: { jobId: 'a', source: 's' },
+    });
+  });
+
+  it('reports a body that is not JSON as INVALID_JSON', () => {
+    expect(parseStopMessage('{"jobId":')).toMatchObject({ ok: false, errorCode: 'INVALID_JSON' });
+  });
+});
