@@ -100,6 +100,7 @@ afterAll(async () => {
 
 beforeEach(async () => {
   await drainAll(dlqUrl);
+  emulator.tokensIssued = 0;
   emulator.faults.clear();
   emulator.store.clear();
   resetTokenCache();
