@@ -1,3 +1,36 @@
-export const handler = async () => {
-  throw new Error('stop-stale-jobs is not implemented yet');
-};
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { getConfig } from '../lib/config.js';
+import { metrics } from '../lib/metrics.js';
+import { failureMapping } from '../lib/middleware/failures.js';
+import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
+import { logging } from '../lib/middleware/logging.js';
+import { parsePolicy } from '../lib/reaper/policy.js';
+import { type ReaperSummary, runReaper } from '../lib/reaper/reaper.js';
+import { getLakeFormationClient } from '../lib/runtime.js';
+import { getSqsClient } from '../lib/stop-queue.js';
+
+const config = getConfig(['stopQueueUrl']);
+// An invalid policy fails the cold start, naming the field.
+const policy = parsePolicy(config.staleJobPolicy);
+
+/** Scans every allowed instance for stale jobs and queues their stop. */
+export async function stopStaleJobs(_event: ScheduledEvent, context: Context): Promise<ReaperSummary> {
+  const { lakeFormation, deadline } = context as LakeFormationContext;
+  return runReaper({
+    client: lakeFormation,
+    sqs: getSqsClient(),
+    queueUrl: config.stopQueueUrl,
+    policy,
+    instanceIds: [...config.allowedInstanceIds],
+    now: Date.now(),
+    deadline,
+  });
+}
+
+export const handler = middy<ScheduledEvent, ReaperSummary, Error>(stopStaleJobs)
+  .use(logging())
+  .use(logMetrics(metrics))
+  .use(injectLakeFormation({ client: () => getLakeFormationClient(config), deadlineMarginMs: 10_000 }))
+  .use(failureMapping());

@@ -2,7 +2,7 @@ import { isValidId } from './lakeformation/ids.js';
 
 /** A configuration variable is missing or malformed; the message names the variable. */
 export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+  override name = 'ConfigError';
   constructor(
     readonly variable: string,
     problem: string,

@@ -1,0 +1,200 @@
+import { readFileSync } from 'node:fs';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ReaperSummary } from '../../lib/reaper/reaper.js';
+import type { LakeFormationEmulator } from '../../local/emulator/server.js';
+import type { JobRecord } from '../../local/emulator/store.js';
+import { uniqueName, useMoto } from '../support/aws.js';
+import { emulatorEnv, INSTANCE, OTHER_INSTANCE, testEmulator } from '../support/emulator.js';
+import { lambdaContext } from '../support/lambda.js';
+
+const scheduled = JSON.parse(
+  readFileSync(new URL('../../events/schedule.json', import.meta.url), 'utf8'),
+) as ScheduledEvent;
+
+let emulator: LakeFormationEmulator;
+let sqs: SQSClient;
+let queueUrl: string;
+const expected = new Map<string, string>();
+
+async function drain(): Promise<Message[]> {
+  const all: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    if (Messages.length === 0) return all;
+    all.push(...Messages);
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
+}
+
+/** A fresh cold start of the reaper with `policy`. */
+async function reaper(
+  policy: unknown,
+): Promise<(event: ScheduledEvent, context: Context) => Promise<ReaperSummary>> {
+  vi.resetModules();
+  vi.stubEnv('STALE_JOB_POLICY', JSON.stringify(policy));
+  const module = (await import('../../functions/stop-stale-jobs.js')) as unknown as {
+    handler: (event: ScheduledEvent, context: Context) => Promise<ReaperSummary>;
+  };
+  return module.handler;
+}
+
+const POLICY = {
+  maxRunMinutes: 240,
+  rules: [{ match: { namePattern: 'nightly_*', type: 'METADATA_DISCOVERY' }, maxRunMinutes: 600 }],
+  exclude: [{ namePattern: 'critical_*' }],
+};
+
+beforeAll(async () => {
+  useMoto();
+  sqs = new SQSClient({});
+  queueUrl =
+    (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('reaper-stop') }))).QueueUrl ?? '';
+  // Both documented-in-examples shapes: `{"status": "..."}` and microsecond timestamps.
+  emulator = await testEmulator({ statusShape: 'object', timestampPrecision: 'micros' });
+  for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
+  vi.stubEnv('STOP_QUEUE_URL', queueUrl);
+
+  const add = (instanceId: string, seed: Parameters<typeof emulator.store.add>[1]): JobRecord =>
+    emulator.store.add(instanceId, seed);
+  const stale = (record: JobRecord, reason: string) => expected.set(record.id, reason);
+  // 1200 running migrations, a few old ones spread across both pages (the API's offset stops at 1000).
+  const oldAt = new Set([100, 500, 999, 1000, 1150]);
+  for (let i = 0; i < 1200; i++) {
+    const minutes = oldAt.has(i) ? 300 : 10;
+    const record = add(INSTANCE, {
+      name: `migration_${i}`,
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+      startedMinutesAgo: minutes,
+    });
+    if (oldAt.has(i)) stale(record, 'running 300 min > limit 240 min (default limit)');
+  }
+  add(INSTANCE, {
+    name: 'critical_finance',
+    type: 'METADATA_MIGRATION',
+    status: 'RUNNING',
+    startedMinutesAgo: 5000,
+  });
+  add(INSTANCE, {
+    name: 'finished_long_ago',
+    type: 'METADATA_MIGRATION',
+    status: 'SUCCESS',
+    startedMinutesAgo: 5000,
+  });
+  stale(
+    add(INSTANCE, {
+      name: 'ranger_sync',
+      type: 'PERMISSION_MIGRATION',
+      status: 'RUNNING',
+      startedMinutesAgo: 260,
+    }),
+    'running 260 min > limit 240 min (default limit)',
+  );
+  add(INSTANCE, {
+    name: 'ranger_young',
+    type: 'PERMISSION_MIGRATION',
+    status: 'RUNNING',
+    startedMinutesAgo: 100,
+  });
+  add(INSTANCE, {
+    name: 'nightly_discovery',
+    type: 'METADATA_DISCOVERY',
+    status: 'RUNNING',
+    startedMinutesAgo: 500,
+  });
+  stale(
+    add(INSTANCE, {
+      name: 'nightly_discovery_2',
+      type: 'METADATA_DISCOVERY',
+      status: 'RUNNING',
+      startedMinutesAgo: 700,
+    }),
+    'running 700 min > limit 600 min (rule: nightly_*)',
+  );
+  // on the other allowed instance, and one that only has a create_time
+  stale(
+    add(OTHER_INSTANCE, {
+      name: 'other_instance_job',
+      type: 'METADATA_DISCOVERY',
+      status: 'RUNNING',
+      startedMinutesAgo: 241,
+    }),
+    'running 241 min > limit 240 min (default limit)',
+  );
+  stale(
+    add(OTHER_INSTANCE, {
+      name: 'never_started',
+      type: 'PERMISSION_MIGRATION',
+      status: 'RUNNING',
+      omitStartTime: true,
+      createTime: Date.now() - 400 * 60_000,
+    }),
+    'running 400 min > limit 240 min (default limit)',
+  );
+});
+
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await emulator.close();
+});
+
+beforeEach(async () => {
+  await drain();
+});
+
+describe('stop-stale-jobs against the emulator and SQS on moto', () => {
+  it('sends exactly the stale jobs to the stop queue, with reasons, across pages, types and instances', async () => {
+    const handler = await reaper(POLICY);
+
+    const summary = await handler(scheduled, lambdaContext(60_000));
+    const messages = (await drain()).map((m) => JSON.parse(m.Body ?? '{}'));
+
+    expect(new Map(messages.map((m) => [m.jobId, m.reason]))).toEqual(expected);
+    expect(messages.every((m) => m.source === 'stale-job-reaper')).toBe(true);
+    expect(messages.find((m) => m.reason.includes('400 min'))?.instanceId).toBe(OTHER_INSTANCE);
+    expect(summary).toEqual({
+      scanned: 1200 + 1 + 2 + 2 + 2,
+      stale: expected.size,
+      excluded: 1,
+      enqueued: expected.size,
+      unreachable: 0,
+      dryRun: false,
+      capped: false,
+    });
+  });
+
+  it('sends nothing on a dry run', async () => {
+    const handler = await reaper({ ...POLICY, dryRun: true });
+    const summary = await handler(scheduled, lambdaContext(60_000));
+    expect(await drain()).toEqual([]);
+    expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, dryRun: true });
+  });
+
+  it('sends nothing when the stale jobs outnumber maxStopsPerRun', async () => {
+    const handler = await reaper({ ...POLICY, maxStopsPerRun: expected.size - 1 });
+    const summary = await handler(scheduled, lambdaContext(60_000));
+    expect(await drain()).toEqual([]);
+    expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, capped: true });
+  });
+
+  it('fails the cold start naming the field of an invalid policy', async () => {
+    await expect(reaper({ rules: [{ match: { namePattern: 'x' }, maxRunMinutes: -1 }] })).rejects.toThrow(
+      'STALE_JOB_POLICY: rules[0].maxRunMinutes',
+    );
+  });
+});

@@ -1,0 +1,210 @@
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { LakeFormationClient, ListJobsParams } from '../../lib/lakeformation/client.js';
+import type { Job } from '../../lib/lakeformation/job.js';
+import { parsePolicy } from '../../lib/reaper/policy.js';
+import { EnqueueError, REAPER_SOURCE, runReaper } from '../../lib/reaper/reaper.js';
+import { captureLogs } from '../support/logs.js';
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+const QUEUE = 'http://127.0.0.1:1/123456789012/stop';
+const sqsMock = mockClient(SQSClient);
+
+type Seed = Partial<Job> & { instanceId?: string; minutes?: number };
+
+/** A list-only LakeFormation client over `seeds`, honouring type, status, offset and limit. */
+function listingClient(seeds: Seed[]) {
+  const jobs = seeds.map((seed, i) => ({
+    id: seed.id ?? `job-${i}`,
+    name: seed.name ?? `job_${i}`,
+    type: seed.type ?? 'METADATA_MIGRATION',
+    status: seed.status ?? 'RUNNING',
+    instanceId: seed.instanceId ?? 'inst-1',
+    ...(seed.minutes !== undefined && { startTime: NOW - seed.minutes * 60_000 }),
+  }));
+  const calls: ListJobsParams[] = [];
+  const client: LakeFormationClient = {
+    stopJob: async () => {
+      throw new Error('the reaper never stops jobs itself');
+    },
+    getJob: async () => {
+      throw new Error('not used');
+    },
+    listJobs: async (params) => {
+      calls.push(params);
+      const matching = jobs.filter(
+        (job) =>
+          job.instanceId === params.instanceId &&
+          job.type === params.type &&
+          (!params.status || job.status === params.status),
+      );
+      const offset = params.offset ?? 0;
+      const limit = params.limit ?? 100;
+      return {
+        total: matching.length,
+        jobs: matching.slice(offset, offset + limit).map(({ instanceId: _instance, ...job }) => job),
+      };
+    },
+  };
+  return Object.assign(client, { calls });
+}
+
+function sent() {
+  return sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => JSON.parse(entry.MessageBody ?? '{}'));
+}
+
+function run(seeds: Seed[], policy: unknown = {}, instanceIds = ['inst-1']) {
+  const client = listingClient(seeds);
+  const promise = runReaper({
+    client,
+    sqs: new SQSClient({}),
+    queueUrl: QUEUE,
+    policy: parsePolicy(policy),
+    instanceIds,
+    now: NOW,
+    deadline: Date.now() + 60_000,
+  });
+  return { client, promise };
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+});
+
+describe('Function: runReaper()', () => {
+  it('enqueues exactly the stale, not excluded jobs with a reason and the reaper as source', async () => {
+    const { promise } = run(
+      [
+        { id: 'old', name: 'nightly_a', minutes: 301 },
+        { id: 'young', name: 'nightly_b', minutes: 30 },
+        { id: 'excluded', name: 'critical_x', minutes: 9999 },
+        { id: 'long-rule', name: 'long_job', minutes: 500 },
+        { id: 'other-type', type: 'METADATA_DISCOVERY', minutes: 250 },
+      ],
+      {
+        exclude: [{ namePattern: 'critical_*' }],
+        rules: [{ match: { namePattern: 'long_*' }, maxRunMinutes: 600 }],
+      },
+    );
+
+    const summary = await promise;
+
+    expect(sent()).toEqual([
+      {
+        jobId: 'old',
+        instanceId: 'inst-1',
+        reason: 'running 301 min > limit 240 min (default limit)',
+        source: REAPER_SOURCE,
+      },
+      {
+        jobId: 'other-type',
+        instanceId: 'inst-1',
+        reason: 'running 250 min > limit 240 min (default limit)',
+        source: REAPER_SOURCE,
+      },
+    ]);
+    expect(summary).toEqual({
+      scanned: 5,
+      stale: 2,
+      excluded: 1,
+      enqueued: 2,
+      unreachable: 0,
+      dryRun: false,
+      capped: false,
+    });
+  });
+
+  it('scans every type × status × instance', async () => {
+    const { client, promise } = run([], { statuses: ['RUNNING', 'SUBMITTED'] }, ['inst-1', 'inst-2']);
+    await promise;
+    expect(client.calls).toHaveLength(3 * 2 * 2);
+    expect(new Set(client.calls.map((c) => `${c.instanceId}:${c.type}:${c.status}`)).size).toBe(12);
+  });
+
+  it('pages through more than 1000 jobs inside the API limits and counts the unreachable ones', async () => {
+    const seeds = Array.from({ length: 2300 }, (_, i) => ({ id: `j${i}`, minutes: 10 }));
+    const { client, promise } = run(seeds, { types: ['METADATA_MIGRATION'] });
+
+    const summary = await promise;
+
+    expect(client.calls.map((c) => [c.offset, c.limit])).toEqual([
+      [0, 1000],
+      [1000, 1000],
+    ]);
+    expect(summary).toMatchObject({ scanned: 2000, unreachable: 300 });
+  });
+
+  it('sends nothing when there are more candidates than maxStopsPerRun, logs an error and reports capped', async () => {
+    const logs = captureLogs();
+    const { promise } = run(
+      Array.from({ length: 4 }, (_, i) => ({ id: `j${i}`, minutes: 1000 })),
+      { maxStopsPerRun: 3 },
+    );
+
+    const summary = await promise;
+
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(summary).toMatchObject({ stale: 4, enqueued: 0, capped: true });
+    expect(
+      logs.lines.some((line) => line.level === 'ERROR' && String(line.message).includes('maxStopsPerRun')),
+    ).toBe(true);
+  });
+
+  it('sends exactly maxStopsPerRun candidates when that is how many there are', async () => {
+    const { promise } = run(
+      Array.from({ length: 3 }, (_, i) => ({ id: `j${i}`, minutes: 1000 })),
+      { maxStopsPerRun: 3 },
+    );
+    expect(await promise).toMatchObject({ enqueued: 3, capped: false });
+  });
+
+  it('sends nothing on a dry run and logs the candidates', async () => {
+    const logs = captureLogs();
+    const { promise } = run([{ id: 'old', minutes: 1000 }], { dryRun: true });
+
+    const summary = await promise;
+
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+    expect(summary).toMatchObject({ stale: 1, enqueued: 0, dryRun: true });
+    expect(logs.lines.find((line) => String(line.message).startsWith('dry run'))?.candidates).toEqual([
+      expect.objectContaining({ jobId: 'old' }),
+    ]);
+  });
+
+  it('sends in batches of 10', async () => {
+    const { promise } = run(
+      Array.from({ length: 23 }, (_, i) => ({ id: `j${i}`, minutes: 1000 })),
+      { maxStopsPerRun: 100 },
+    );
+    await promise;
+    expect(
+      sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input.Entries?.length),
+    ).toEqual([10, 10, 3]);
+  });
+
+  it('fails the run, after logging the summary, when entries cannot be enqueued', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [], Failed: [{ Id: '0', Code: 'KmsDenied', SenderFault: true }] });
+    const logs = captureLogs();
+    const { promise } = run([{ id: 'old', minutes: 1000 }]);
+
+    await expect(promise).rejects.toBeInstanceOf(EnqueueError);
+    expect(logs.lines.find((line) => line.message === 'reaper run')?.summary).toMatchObject({
+      stale: 1,
+      enqueued: 0,
+    });
+  });
+
+  it('logs jobs that have no time at all and does not stop them', async () => {
+    const logs = captureLogs();
+    const { promise } = run([{ id: 'timeless' }]);
+    expect(await promise).toMatchObject({ scanned: 1, stale: 0 });
+    expect(logs.lines.some((line) => line.jobId === 'timeless' && line.level === 'WARN')).toBe(true);
+  });
+});
