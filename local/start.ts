@@ -1,19 +1,23 @@
-import { readFile } from 'node:fs/promises';
-import { type EmulatorOptions, startEmulator } from './emulator/server.js';
-import { MotoMissingError, startMoto } from './moto.js';
+import { divertFunctionLogs } from './function-logs.js';
+import { MotoMissingError } from './moto.js';
+import { signedCurl } from './sign.js';
+import { startStack } from './stack.js';
 
 /**
- * `npm start`: the local stack on an embedded default. Starts the LakeFormation + IAM emulator
- * seeded with demo jobs and a moto server for the AWS side, prints where they are, and stops both
- * on Ctrl-C.
+ * `npm start`: the whole product on this machine with an embedded default. Ports: HTTP_PORT (3000),
+ * EMULATOR_PORT (4010); 0 picks free ones. LOCAL_SCHEDULE_SECONDS sets the reaper period (60).
  */
-const seed = JSON.parse(
-  await readFile(new URL('./seed/demo.json', import.meta.url), 'utf8'),
-) as EmulatorOptions;
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const LOG_FILE = '.local/functions.log';
 
-let moto: Awaited<ReturnType<typeof startMoto>>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 try {
-  moto = await startMoto();
+  stack = await startStack({
+    httpPort: port('HTTP_PORT', 3000),
+    emulatorPort: port('EMULATOR_PORT', 4010),
+    scheduleMs: port('LOCAL_SCHEDULE_SECONDS', 60) * 1000,
+    firstRunMs: port('LOCAL_FIRST_RUN_SECONDS', 20) * 1000,
+  });
 } catch (error) {
   if (error instanceof MotoMissingError) {
     console.error(error.message);
@@ -21,20 +25,47 @@ try {
   }
   throw error;
 }
-const emulator = await startEmulator({ ...seed, port: Number(process.env.EMULATOR_PORT ?? 4010) });
 
-console.log(`LakeFormation + IAM emulator  ${emulator.url}  (admin: ${emulator.url}/_admin/jobs)`);
-console.log(`moto (SQS, Secrets Manager)   ${moto.url}`);
-console.log(
-  `demo project ${emulator.projectId}, instance ${emulator.instances[0]}, ${emulator.store.all().length} jobs`,
-);
-console.log('Ctrl-C stops everything.');
+const jobs = stack.emulator.store.all();
+const byName = (name: string) => jobs.find((job) => job.name === name)?.id ?? jobs[0]?.id ?? 'JOB_ID';
+// moto reads the service from the credential scope and does not check the signature.
+const queueCurl = [
+  `curl -sS ${stack.queueUrl} -d Action=SendMessage`,
+  `  -H 'Authorization: AWS4-HMAC-SHA256 Credential=local/20260101/eu-west-1/sqs/aws4_request, SignedHeaders=host, Signature=local'`,
+  `  --data-urlencode 'MessageBody={"jobId":"${byName('adhoc_table_discovery')}","reason":"sent by hand","source":"curl"}'`,
+].join(' \\\n');
+
+console.log(`
+lf-job-stopper local stack
+  HTTP function        ${stack.httpUrl}   POST /jobs/{jobId}/stop, POST /instances/{instanceId}/jobs/{jobId}/stop
+  stop queue (SQS)     ${stack.queueUrl}
+  dead-letter queue    ${stack.dlqUrl}
+  LakeFormation + IAM  ${stack.emulator.url}   jobs: ${stack.emulator.url}/_admin/jobs
+  moto                 ${stack.moto.url}   (pid ${stack.moto.pid})
+  reaper               every ${port('LOCAL_SCHEDULE_SECONDS', 60)} s, first run in ${port('LOCAL_FIRST_RUN_SECONDS', 20)} s; policy in local/seed/stack.json
+  function logs        ${LOG_FILE}
+
+Stop a job over HTTP (signed now, valid for 5 minutes; a fresh one: npm run sign -- <jobId>):
+
+${signedCurl(stack.httpUrl, byName('obs_lake_discovery'))}
+
+Stop one through the queue:
+
+${queueCurl}
+
+Demo jobs:
+${jobs.map((job) => `  ${job.id}  ${job.status.padEnd(18)} ${job.name}`).join('\n')}
+
+Ctrl-C stops everything.
+`);
+divertFunctionLogs(LOG_FILE);
 
 let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await Promise.allSettled([emulator.close(), moto.stop()]);
+  console.log('stopping…');
+  await stack.stop();
   process.exit(0);
 }
 process.on('SIGINT', shutdown);

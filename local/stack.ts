@@ -1,0 +1,321 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+  ScheduledEvent,
+  SQSBatchResponse,
+  SQSEvent,
+} from 'aws-lambda';
+import { type EmulatorOptions, type LakeFormationEmulator, startEmulator } from './emulator/server.js';
+import { type Moto, startMoto } from './moto.js';
+import { startPoller } from './sqs-poller.js';
+
+/**
+ * The local stack: moto (SQS, Secrets Manager), the LakeFormation + IAM emulator with demo jobs, and
+ * the three real handlers: the HTTP function behind a small API Gateway v2 adapter, the queue
+ * function behind an SQS poller, and the reaper on a timer.
+ */
+
+export interface StackOptions {
+  /** @default 0 (a free port) */
+  httpPort?: number;
+  /** @default 0 (a free port) */
+  emulatorPort?: number;
+  /** Reaper period; 0 runs it only on demand. @default 60000 */
+  scheduleMs?: number;
+  /** Delay before the first reaper run. @default 5000 */
+  firstRunMs?: number;
+}
+
+export interface StackConfig {
+  webhook: { hmacKeys: string[]; bearerTokens: string[] };
+  policy: unknown;
+  stopDelayMs: number;
+}
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+export interface Stack {
+  moto: Moto;
+  emulator: LakeFormationEmulator;
+  httpUrl: string;
+  queueUrl: string;
+  dlqUrl: string;
+  seed: EmulatorOptions;
+  config: StackConfig;
+  sqs: SQSClient;
+  /** Runs the reaper now. */
+  reap(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const ROUTES: { routeKey: string; pattern: RegExp; params: string[] }[] = [
+  { routeKey: 'POST /jobs/{jobId}/stop', pattern: /^\/jobs\/([^/]+)\/stop$/, params: ['jobId'] },
+  {
+    routeKey: 'POST /instances/{instanceId}/jobs/{jobId}/stop',
+    pattern: /^\/instances\/([^/]+)\/jobs\/([^/]+)\/stop$/,
+    params: ['instanceId', 'jobId'],
+  },
+];
+
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const endsAt = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** What API Gateway (HTTP API, payload 2.0) would hand the function for this request. */
+function toApiGatewayEvent(req: IncomingMessage, body: Buffer, url: URL): APIGatewayProxyEventV2 | undefined {
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(url.pathname);
+    if (!match || req.method !== 'POST') continue;
+    const pathParameters = Object.fromEntries(
+      route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]),
+    );
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([key, value]) => [
+        key.toLowerCase(),
+        Array.isArray(value) ? value.join(',') : (value ?? ''),
+      ]),
+    );
+    const now = Date.now();
+    return {
+      version: '2.0',
+      routeKey: route.routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: url.host,
+        domainPrefix: 'local',
+        http: {
+          method: 'POST',
+          path: url.pathname,
+          protocol: 'HTTP/1.1',
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: route.routeKey,
+        stage: '$default',
+        time: new Date(now).toISOString(),
+        timeEpoch: now,
+      },
+      pathParameters,
+      ...(body.length > 0 && { body: body.toString('base64') }),
+      isBase64Encoded: true,
+    };
+  }
+  return undefined;
+}
+
+function serveHttp(
+  handler: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
+  port: number,
+): Promise<Server> {
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
+    const body = await readBody(req);
+    const event = toApiGatewayEvent(req, body, url);
+    if (!event) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end('{"message":"Not Found"}');
+      return;
+    }
+    try {
+      const result = await handler(event, lambdaContext('stopJob', 20_000));
+      res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
+      res.end(result.body ?? '');
+    } catch {
+      // what API Gateway answers when the function itself fails
+      res.writeHead(500, { 'Content-Type': 'application/json' });
+      res.end('{"message":"Internal Server Error"}');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+async function readJson<T>(name: string): Promise<T> {
+  return JSON.parse(await readFile(new URL(`./seed/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+/** Starts everything and wires the handlers to it; `stop()` ends all of it. */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const seed = await readJson<EmulatorOptions>('demo.json');
+  const config = await readJson<StackConfig>('stack.json');
+  const moto = await startMoto();
+  const cleanups: (() => Promise<void> | void)[] = [() => moto.stop()];
+  try {
+    const emulator = await startEmulator({
+      ...seed,
+      stopDelayMs: config.stopDelayMs,
+      port: options.emulatorPort ?? 0,
+    });
+    cleanups.push(() => emulator.close());
+
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: moto.url,
+      AWS_REGION: process.env.AWS_REGION ?? 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    });
+    const secrets = new SecretsManagerClient({});
+    const sqs = new SQSClient({});
+    const user = seed.users[0];
+    if (!user) throw new Error('local/seed/demo.json has no user');
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: 'lf-job-stopper/local/huaweicloud-credentials',
+        SecretString: JSON.stringify({
+          userName: user.name,
+          password: user.password,
+          domainName: user.domain,
+        }),
+      }),
+    );
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: 'lf-job-stopper/local/webhook-keys',
+        SecretString: JSON.stringify(config.webhook),
+      }),
+    );
+    const dlqUrl =
+      (await sqs.send(new CreateQueueCommand({ QueueName: 'lf-job-stopper-local-stop-dlq' }))).QueueUrl ?? '';
+    const dlqArn =
+      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
+        .Attributes?.QueueArn ?? '';
+    const queueUrl =
+      (
+        await sqs.send(
+          new CreateQueueCommand({
+            QueueName: 'lf-job-stopper-local-stop',
+            Attributes: {
+              VisibilityTimeout: '10',
+              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+            },
+          }),
+        )
+      ).QueueUrl ?? '';
+
+    Object.assign(process.env, {
+      LAKEFORMATION_ENDPOINT: emulator.url,
+      HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+      LAKEFORMATION_PROJECT_ID: seed.projectId,
+      LAKEFORMATION_INSTANCE_ID: seed.instances[0],
+      LAKEFORMATION_ALLOWED_INSTANCE_IDS: seed.instances.slice(1).join(','),
+      HUAWEICLOUD_CREDENTIALS_SECRET_ID: 'lf-job-stopper/local/huaweicloud-credentials',
+      WEBHOOK_SECRET_ID: 'lf-job-stopper/local/webhook-keys',
+      STOP_QUEUE_URL: queueUrl,
+      STOP_DLQ_URL: dlqUrl,
+      STALE_JOB_POLICY: JSON.stringify(config.policy),
+    });
+
+    const stopJob = (await import('../functions/stop-job.js')).handler as unknown as Handler<
+      APIGatewayProxyEventV2,
+      APIGatewayProxyStructuredResultV2
+    >;
+    const bulkStop = (await import('../functions/bulk-stop.js')).handler as unknown as Handler<
+      SQSEvent,
+      SQSBatchResponse
+    >;
+    const reaper = (await import('../functions/stop-stale-jobs.js')).handler as unknown as Handler<
+      ScheduledEvent,
+      unknown
+    >;
+
+    const server = await serveHttp(stopJob, options.httpPort ?? 0);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const poller = startPoller({
+      sqs,
+      queueUrl,
+      handler: bulkStop,
+      waitTimeSeconds: 1,
+      functionTimeoutMs: 60_000,
+    });
+    cleanups.push(() => poller.stop());
+
+    const reap = () =>
+      reaper(
+        {
+          version: '0',
+          id: randomUUID(),
+          'detail-type': 'Scheduled Event',
+          source: 'aws.events',
+          account: '000000000000',
+          time: new Date().toISOString(),
+          region: 'local',
+          resources: [],
+          detail: {},
+        },
+        lambdaContext('stopStaleJobs', 300_000),
+      ).catch((error: unknown) => error);
+    const scheduleMs = options.scheduleMs ?? 60_000;
+    if (scheduleMs > 0) {
+      const first = setTimeout(reap, options.firstRunMs ?? 5_000);
+      const timer = setInterval(reap, scheduleMs);
+      cleanups.push(() => {
+        clearTimeout(first);
+        clearInterval(timer);
+      });
+    }
+
+    let stopped = false;
+    return {
+      moto,
+      emulator,
+      httpUrl,
+      queueUrl,
+      dlqUrl,
+      seed,
+      config,
+      sqs,
+      reap,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const cleanup of cleanups.reverse()) await cleanup();
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+    throw error;
+  }
+}
