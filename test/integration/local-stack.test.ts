@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedCurl } from '../../local/sign.js';
+
+/** `npm start` as a user runs it: a child process, its output read like a person would. */
+let child: ChildProcess;
+let output = '';
+let urls: { http: string; queue: string; emulator: string; moto: string; motoPid: number };
+
+function waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = output.match(pattern);
+      if (match) {
+        clearInterval(timer);
+        clearTimeout(timeout);
+        resolve(match);
+      }
+    };
+    const timer = setInterval(check, 50);
+    const timeout = setTimeout(() => {
+      clearInterval(timer);
+      reject(new Error(`no ${pattern} in the output:\n${output}`));
+    }, timeoutMs);
+    check();
+  });
+}
+
+async function jobStatus(name: string): Promise<{ id: string; status: string; stopsAccepted: number }> {
+  const { jobs } = (await (await fetch(`${urls.emulator}/_admin/jobs`)).json()) as {
+    jobs: { id: string; name: string; status: string; stopsAccepted: number }[];
+  };
+  const job = jobs.find((j) => j.name === name);
+  if (!job) throw new Error(`no demo job ${name}`);
+  return job;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    env: {
+      ...process.env,
+      HTTP_PORT: '0',
+      EMULATOR_PORT: '0',
+      LOCAL_SCHEDULE_SECONDS: '3',
+      LOCAL_FIRST_RUN_SECONDS: '3',
+      AWS_ENDPOINT_URL: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  await waitForOutput(/Ctrl-C stops everything/);
+  const field = (label: string) => output.match(new RegExp(`${label}\\s+(http://\\S+)`))?.[1] ?? '';
+  urls = {
+    http: field('HTTP function'),
+    queue: field('stop queue \\(SQS\\)'),
+    emulator: field('LakeFormation \\+ IAM'),
+    moto: field('moto'),
+    motoPid: Number(output.match(/\(pid (\d+)\)/)?.[1]),
+  };
+}, 60_000);
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('npm start (local/start.ts) as a child process', () => {
+  it('prints where everything is', () => {
+    expect(urls.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(urls.queue).toMatch(/lf-job-stopper-local-stop$/);
+    expect(urls.motoPid).toBeGreaterThan(0);
+    expect(output).toContain('X-Signature: sha256=');
+  });
+
+  it('stops a demo job with the printed signed curl’s request', async () => {
+    const before = await jobStatus('obs_lake_discovery');
+    // the same request the printed curl makes, made with fetch
+    const curl = signedCurl(urls.http, before.id);
+    const header = (name: string) => curl.match(new RegExp(`${name}: ([^']+)`))?.[1] ?? '';
+    const body = curl.match(/-d '([^']+)'/)?.[1] ?? '';
+
+    const response = await fetch(`${urls.http}/jobs/${before.id}/stop`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Timestamp': header('X-Timestamp'),
+        'X-Signature': header('X-Signature'),
+      },
+      body,
+    });
+
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ jobId: before.id, outcome: 'STOP_REQUESTED' });
+    await waitForOutput(new RegExp(`HTTP\\s+job ${before.id.slice(0, 8)} → STOP_REQUESTED`));
+  });
+
+  it('stops another demo job from a message sent to the queue', async () => {
+    const job = await jobStatus('adhoc_table_discovery');
+    const sqs = new SQSClient({
+      endpoint: urls.moto,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    });
+
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: urls.queue,
+        MessageBody: JSON.stringify({ jobId: job.id, source: 'test' }),
+      }),
+    );
+
+    await waitForOutput(new RegExp(`QUEUE\\s+job ${job.id.slice(0, 8)} → STOP_REQUESTED`));
+    expect((await jobStatus('adhoc_table_discovery')).stopsAccepted).toBe(1);
+  });
+
+  it('stops the stale demo jobs on schedule and spares the excluded one', async () => {
+    await waitForOutput(/REAPER\s+scanned \d+, stale 2, excluded 1, enqueued 2/);
+    await waitForOutput(/QUEUE\s+job 03141229 → STOP_REQUESTED \(source stale-job-reaper/);
+    await waitForOutput(/QUEUE\s+job 8a2d4b6c → STOP_REQUESTED \(source stale-job-reaper/);
+    expect((await jobStatus('critical_finance_discovery')).stopsAccepted).toBe(0);
+  });
+
+  it('shuts everything down on Ctrl-C, leaving no process behind', async () => {
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+
+    expect(code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(isAlive(urls.motoPid)).toBe(false);
+    await expect(fetch(`${urls.emulator}/_admin/health`)).rejects.toThrow();
+    await expect(fetch(urls.http)).rejects.toThrow();
+  });
+});

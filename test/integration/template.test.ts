@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** The CloudFormation template `serverless package` generates, checked for what the deployment relies on. */
+type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
+let resources: Record<string, Resource>;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lf-package-'));
+  await promisify(execFile)(
+    process.execPath,
+    ['node_modules/osls/bin/serverless.js', 'package', '--stage', 'ci', '--package', dir],
+    {
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    },
+  );
+  const template = JSON.parse(await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  resources = template.Resources;
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ofType = (type: string) => Object.entries(resources).filter(([, resource]) => resource.Type === type);
+const props = (name: string) => resources[name]?.Properties ?? {};
+
+describe('the packaged CloudFormation template', () => {
+  it('has the three functions on nodejs22.x, each with its own role', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.map(([name]) => name).sort()).toEqual([
+      'BulkStopLambdaFunction',
+      'StopJobLambdaFunction',
+      'StopStaleJobsLambdaFunction',
+    ]);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Handler).toMatch(/^functions\/[a-z-]+\.handler$/);
+      expect(Number(fn.Properties.MemorySize)).toBeLessThanOrEqual(256);
+    }
+    const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
+    expect(new Set(roles).size).toBe(3);
+  });
+
+  it('routes both HTTP paths to the HTTP function', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey);
+    expect(routes.sort()).toEqual([
+      'POST /instances/{instanceId}/jobs/{jobId}/stop',
+      'POST /jobs/{jobId}/stop',
+    ]);
+  });
+
+  it('feeds the bulk function from the stop queue with partial batch failures and bounded concurrency', () => {
+    const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
+    expect(mapping?.[1].Properties).toMatchObject({
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': ['StopQueue', 'Arn'] },
+      BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+  });
+
+  it('redrives the stop queue to its DLQ after 5 receives, with a visibility timeout of at least 6 × the function timeout', () => {
+    expect(props('StopQueue').RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['StopDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(Number(props('StopQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(
+      6 * Number(props('BulkStopLambdaFunction').Timeout),
+    );
+  });
+
+  it('schedules the reaper with no overlap and no retries', () => {
+    const [rule] = ofType('AWS::Events::Rule');
+    expect(rule?.[1].Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(props('StopStaleJobsLambdaFunction').ReservedConcurrentExecutions).toBe(1);
+    const [config] = ofType('AWS::Lambda::EventInvokeConfig');
+    expect(config?.[1].Properties).toMatchObject({
+      FunctionName: { Ref: 'StopStaleJobsLambdaFunction' },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('alarms on DLQ depth and on the reaper cap', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }),
+        expect.objectContaining({ Namespace: 'LfJobStopper', MetricName: 'ReaperCapped' }),
+      ]),
+    );
+  });
+
+  it('grants no action on "*" resources, and each function only what it uses', () => {
+    const statements = (role: string) =>
+      (
+        props(role).Policies as {
+          PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] };
+        }[]
+      ).flatMap((policy) => policy.PolicyDocument.Statement);
+    const actions = (role: string) =>
+      statements(role)
+        .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+        .sort();
+    for (const [name] of ofType('AWS::IAM::Role')) {
+      for (const statement of statements(name))
+        expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"/);
+    }
+    expect(actions('StopJobRole')).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(actions('BulkStopRole')).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
+    expect(actions('StopStaleJobsRole')).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
+    ]);
+  });
+});
