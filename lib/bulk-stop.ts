@@ -120,6 +120,12 @@ export async function processStopBatch(
     });
   };
 
+  /** A final verdict is logged at once, while other stops are still waiting on LakeFormation. */
+  const settle = (report: MessageReport) => {
+    reports.set(report.messageId, report);
+    logReport(report);
+  };
+
   for (const record of records) {
     const check = parseStopMessage(record.body);
     if (!check.ok) {
@@ -165,7 +171,7 @@ export async function processStopBatch(
             const why = `job is ${result.status ?? 'in an unknown status'} and LakeFormation refused the stop${result.detail ? `: ${result.detail}` : ''}`;
             deadLetter(record, 'JOB_NOT_STOPPABLE', why, { ...context(message), ...outcome });
           } else {
-            reports.set(record.messageId, {
+            settle({
               messageId: record.messageId,
               disposition: 'acknowledged',
               ...context(message),
@@ -176,7 +182,7 @@ export async function processStopBatch(
       } catch (error) {
         const failure = classifyFailure(error);
         for (const { record, message } of group.items) {
-          reports.set(record.messageId, {
+          settle({
             messageId: record.messageId,
             disposition: 'retry',
             ...context(message),
@@ -190,7 +196,7 @@ export async function processStopBatch(
   );
   for (const group of unstarted) {
     for (const { record, message } of group.items) {
-      reports.set(record.messageId, {
+      settle({
         messageId: record.messageId,
         disposition: 'retry',
         ...group.ref,
@@ -203,9 +209,11 @@ export async function processStopBatch(
   }
 
   await sendDeadLetters(options, deadLetters, reports);
+  // Dead letters are logged once their send is known to have worked (or turned them into retries).
+  for (const letter of deadLetters) logReport(reports.get(letter.record.messageId) as MessageReport);
 
   const ordered = records.map((record) => reports.get(record.messageId) as MessageReport);
-  logReports(ordered);
+  logSummary(ordered);
   return {
     response: {
       batchItemFailures: ordered
@@ -246,32 +254,32 @@ async function sendDeadLetters(
   }
 }
 
-function logReports(reports: MessageReport[]): void {
+function logReport(report: MessageReport): void {
+  const { disposition, ...fields } = report;
+  const line = { disposition, ...fields };
+  if (disposition === 'acknowledged') {
+    logger.info('message processed', line);
+  } else if (disposition === 'dead-lettered') {
+    logger.warn('message dead-lettered', line);
+    metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
+  } else {
+    logger.warn('message will be retried', line);
+    metrics.addMetric('RetryableFailure', MetricUnit.Count, 1);
+  }
+  if (report.outcome) metrics.addMetric(METRIC_OF[report.outcome], MetricUnit.Count, 1);
+}
+
+function logSummary(reports: MessageReport[]): void {
   const summary: Record<string, number> = {
     messages: reports.length,
     acknowledged: 0,
     deadLettered: 0,
     retry: 0,
   };
+  const key = { acknowledged: 'acknowledged', 'dead-lettered': 'deadLettered', retry: 'retry' } as const;
   for (const report of reports) {
-    const { disposition, ...fields } = report;
-    const line = { disposition, ...fields };
-    if (disposition === 'acknowledged') {
-      summary.acknowledged = (summary.acknowledged ?? 0) + 1;
-      logger.info('message processed', line);
-    } else if (disposition === 'dead-lettered') {
-      summary.deadLettered = (summary.deadLettered ?? 0) + 1;
-      logger.warn('message dead-lettered', line);
-      metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
-    } else {
-      summary.retry = (summary.retry ?? 0) + 1;
-      logger.warn('message will be retried', line);
-      metrics.addMetric('RetryableFailure', MetricUnit.Count, 1);
-    }
-    if (report.outcome) {
-      summary[report.outcome] = (summary[report.outcome] ?? 0) + 1;
-      metrics.addMetric(METRIC_OF[report.outcome], MetricUnit.Count, 1);
-    }
+    summary[key[report.disposition]] = (summary[key[report.disposition]] ?? 0) + 1;
+    if (report.outcome) summary[report.outcome] = (summary[report.outcome] ?? 0) + 1;
   }
   logger.info('batch processed', { summary });
 }

@@ -279,7 +279,9 @@ describe('Function: processStopBatch()', () => {
         options({ client }),
       );
 
-      const perMessage = logs.lines.filter((line) => typeof line.messageId === 'string');
+      const perMessage = logs.lines
+        .filter((line) => typeof line.messageId === 'string')
+        .sort((a, b) => String(a.messageId).localeCompare(String(b.messageId)));
       expect(perMessage.map((line) => [line.messageId, line.disposition])).toEqual([
         ['m1', 'acknowledged'],
         ['m2', 'retry'],

@@ -1,0 +1,480 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type BuildOptions, build } from 'esbuild';
+import { load } from 'js-yaml';
+import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
+import { type Moto, startMoto } from '../local/moto.js';
+
+/**
+ * `npm run bench`: cold start, warm overhead, bulk throughput, reaper scan and peak RSS, each
+ * measured side by side with its reference in the same run, against the targets. Writes
+ * bench/results.json and bench/RESULTS.md.
+ */
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const OUT = new URL('./.build/', import.meta.url);
+const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
+const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
+const USER = { name: 'bench', password: 'bench-password', domain: 'bench-domain' };
+const HMAC_KEY = 'bench-hmac-key';
+const FUNCTIONS = {
+  stopJob: 'functions/stop-job.ts',
+  bulkStop: 'functions/bulk-stop.ts',
+  stopStaleJobs: 'functions/stop-stale-jobs.ts',
+};
+type FunctionName = keyof typeof FUNCTIONS;
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+};
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+const log = (text: string) => process.stdout.write(`${text}\n`);
+
+/** Bundles exactly as serverless.yml's custom.esbuild says, plus the middy + logger baseline. */
+async function bundle(): Promise<Record<string, { file: string; bytes: number }>> {
+  // Only the `custom:` block: the rest holds CloudFormation tags (!Ref, …) that plain YAML does not know.
+  const text = await readFile('serverless.yml', 'utf8');
+  const custom = /^custom:\n(?:(?: .*)?\n)+/m.exec(text)?.[0] ?? '';
+  const config = load(custom) as { custom: { esbuild: Record<string, unknown> } };
+  const { outputFileExtension, exclude, ...esbuild } = config.custom.esbuild;
+  const entries = { ...FUNCTIONS, baseline: 'bench/baseline.ts' };
+  const result = await build({
+    ...(esbuild as BuildOptions),
+    sourcemap: false,
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, file])),
+    outdir: OUT.pathname,
+    outExtension: { '.js': String(outputFileExtension ?? '.mjs') },
+    external: (exclude as string[] | undefined) ?? [],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const bundles: Record<string, { file: string; bytes: number }> = {};
+  for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    const name =
+      file
+        .split('/')
+        .pop()
+        ?.replace(/\.mjs$/, '') ?? file;
+    bundles[name] = { file: new URL(`./${name}.mjs`, OUT).pathname, bytes: output.bytes };
+  }
+  return bundles;
+}
+
+interface Run {
+  ms: number;
+}
+
+/**
+ * Runs `node args…` to its exit. `ms` is the time from spawn to the worker's `done` on fd 3 when it
+ * writes one (the cold-start worker), else to the exit. The functions' log lines go to a file, as
+ * Lambda hands them to its log service: a pipe to this (busy) process would hold the writer up.
+ */
+function runNode(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const logs = openSync(new URL('./functions.log', OUT).pathname, 'a');
+    const started = performance.now();
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', logs, 'pipe', 'pipe'],
+    });
+    let done: number | undefined;
+    child.stdio[3]?.on('data', () => {
+      done ??= performance.now() - started;
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('exit', (code) => {
+      const ms = done ?? performance.now() - started;
+      closeSync(logs);
+      if (code === 0) resolve({ ms });
+      else reject(new Error(`node ${args.join(' ')} exited with ${code}\n${stderr.slice(-2000)}`));
+    });
+  });
+}
+
+/** Runs a worker and reads the result it wrote. */
+async function worker<T>(name: string, env: Record<string, string>): Promise<T> {
+  const file = new URL(`./${name}-result.json`, OUT).pathname;
+  await runNode([new URL(`./workers/${name}.mjs`, import.meta.url).pathname], {
+    ...env,
+    BENCH_RESULT_FILE: file,
+  });
+  return JSON.parse(await readFile(file, 'utf8')) as T;
+}
+
+async function upstreams() {
+  const moto = await startMoto();
+  const emulator = await startEmulator({
+    projectId: PROJECT,
+    instances: [INSTANCE],
+    users: [USER],
+    stopDelayMs: 60_000,
+  });
+  const aws = {
+    AWS_ENDPOINT_URL: moto.url,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  Object.assign(process.env, aws);
+  const secrets = new SecretsManagerClient({});
+  const sqs = new SQSClient({});
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: 'bench/credentials',
+      SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
+    }),
+  );
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: 'bench/webhook',
+      SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [] }),
+    }),
+  );
+  const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-stop' }))).QueueUrl ?? '';
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-stop-dlq' }))).QueueUrl ?? '';
+  const env: Record<string, string> = {
+    ...aws,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    LAKEFORMATION_ENDPOINT: emulator.url,
+    HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
+    LAKEFORMATION_PROJECT_ID: PROJECT,
+    LAKEFORMATION_INSTANCE_ID: INSTANCE,
+    HUAWEICLOUD_CREDENTIALS_SECRET_ID: 'bench/credentials',
+    WEBHOOK_SECRET_ID: 'bench/webhook',
+    STOP_QUEUE_URL: queueUrl,
+    STOP_DLQ_URL: dlqUrl,
+    STALE_JOB_POLICY: '{"dryRun": true}',
+    BENCH_HMAC_KEY: HMAC_KEY,
+    POWERTOOLS_SERVICE_NAME: 'lf-job-stopper',
+  };
+  return { moto, emulator, env };
+}
+
+function seedRunning(emulator: LakeFormationEmulator, count: number, type = 'METADATA_MIGRATION'): string[] {
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      emulator.store.add(INSTANCE, {
+        name: `bench_${type}_${i}`,
+        type: type as 'METADATA_MIGRATION',
+        status: 'RUNNING',
+        startedMinutesAgo: 5,
+      }).id,
+  );
+}
+
+async function coldStarts(
+  bundles: Record<string, { file: string }>,
+  emulator: LakeFormationEmulator,
+  env: Record<string, string>,
+) {
+  const worker = new URL('./workers/cold.mjs', import.meta.url).pathname;
+  const targets = ['bare', 'baseline', ...Object.keys(FUNCTIONS)] as const;
+  const init: Record<string, number[]> = {};
+  const invoke: Record<string, number[]> = {};
+  const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
+  const resultFile = new URL('./cold-result.json', OUT).pathname;
+  const phaseEnv = { ...env, BENCH_RESULT_FILE: resultFile };
+  const jobs = seedRunning(emulator, (RUNS + 1) * targets.length);
+  // warm the upstreams and the OS file cache once
+  for (const target of targets) {
+    if (target === 'bare') continue;
+    await runNode([worker, bundles[target]?.file ?? '', 'invoke', target, jobs.pop() ?? ''], env);
+  }
+  for (let i = 0; i < RUNS; i++) {
+    // interleaved, so that machine noise spreads over every target alike
+    for (const target of targets) {
+      const file = target === 'bare' ? 'none' : (bundles[target]?.file ?? '');
+      (init[target] ??= []).push((await runNode([worker, file, 'init', target], env)).ms);
+      (invoke[target] ??= []).push(
+        (await runNode([worker, file, 'invoke', target, jobs.pop() ?? ''], phaseEnv)).ms,
+      );
+      const measured = JSON.parse(await readFile(resultFile, 'utf8')) as {
+        importMs: number;
+        invokeMs: number;
+      };
+      phases[target] ??= { importMs: [], invokeMs: [] };
+      phases[target].importMs.push(measured.importMs);
+      phases[target].invokeMs.push(measured.invokeMs);
+    }
+  }
+  const bare = median(init.bare ?? []);
+  const figures = Object.fromEntries(
+    targets
+      .filter((t) => t !== 'bare')
+      .map((target) => {
+        const initMs = median(init[target] ?? []);
+        const invokeMs = median(invoke[target] ?? []);
+        return [
+          target,
+          {
+            initMs: round(initMs),
+            initPlusInvokeMs: round(invokeMs),
+            initRatio: round(initMs / bare),
+            initPlusInvokeRatio: round(invokeMs / bare),
+            // inside the process: the bundle's import, and the first invocation alone
+            importMs: round(median(phases[target]?.importMs ?? [])),
+            firstInvocationMs: round(median(phases[target]?.invokeMs ?? [])),
+          },
+        ];
+      }),
+  );
+  return { bareNodeMs: round(bare), ...figures };
+}
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  log('bundling…');
+  const bundles = await bundle();
+  const { moto, emulator, env } = await upstreams();
+  const cleanup = async () => {
+    await emulator.close();
+    await moto.stop();
+  };
+  try {
+    log(`cold starts (${RUNS} runs each)…`);
+    const cold = await coldStarts(bundles, emulator, env);
+
+    log('warm overhead (emulator latency 20 ms)…');
+    emulator.store.clear();
+    emulator.update({ latencyMs: 20 });
+    const warmJobs = seedRunning(emulator, 401);
+    const iamBody = JSON.stringify({
+      auth: {
+        identity: {
+          methods: ['password'],
+          password: { user: { name: USER.name, password: USER.password, domain: { name: USER.domain } } },
+        },
+        scope: { project: { id: PROJECT } },
+      },
+    });
+    const warm = await worker<{ handlerMs: number[]; bareMs: number[]; peakRssMiB: number }>('warm', {
+      ...env,
+      BENCH_BUNDLE: bundles.stopJob?.file ?? '',
+      BENCH_JOBS: warmJobs.join(','),
+      BENCH_IAM_BODY: iamBody,
+    });
+
+    log('bulk throughput (2,000 stops, emulator latency 50 ms)…');
+    emulator.update({ latencyMs: 50 });
+    const bulk: Record<string, Record<string, number>> = {};
+    for (const concurrency of [10, 50]) {
+      emulator.store.clear();
+      const jobs = seedRunning(emulator, 2000);
+      const bareJobs = seedRunning(emulator, 2000);
+      const tokensBefore = emulator.tokensIssued;
+      const run = await worker<{
+        wallMs: number;
+        bareWallMs: number;
+        messages: number;
+        failures: number;
+        peakRssMiB: number;
+      }>('bulk', {
+        ...env,
+        STOP_CONCURRENCY: String(concurrency),
+        BENCH_BUNDLE: bundles.bulkStop?.file ?? '',
+        BENCH_JOBS: jobs.join(','),
+        BENCH_BARE_JOBS: bareJobs.join(','),
+        BENCH_IAM_BODY: iamBody,
+      });
+      const stopsPerSecond = run.messages / (run.wallMs / 1000);
+      const bareStopsPerSecond = run.messages / (run.bareWallMs / 1000);
+      const ideal = concurrency / 0.05;
+      bulk[`concurrency${concurrency}`] = {
+        wallMs: round(run.wallMs),
+        stopsPerSecond: round(stopsPerSecond),
+        ideal,
+        ratio: round(stopsPerSecond / ideal),
+        bareFetchStopsPerSecond: round(bareStopsPerSecond),
+        bareFetchRatio: round(bareStopsPerSecond / ideal),
+        // the function's own IAM call; the bare client's sign-in is not counted
+        iamCalls: emulator.tokensIssued - tokensBefore - 1,
+        failures: run.failures,
+        peakRssMiB: round(run.peakRssMiB),
+      };
+    }
+
+    log('reaper scan (3 types × 2,000 running, emulator latency 20 ms)…');
+    emulator.store.clear();
+    emulator.update({ latencyMs: 20 });
+    for (const type of ['METADATA_MIGRATION', 'PERMISSION_MIGRATION', 'METADATA_DISCOVERY'])
+      seedRunning(emulator, 2000, type);
+    const requestsBefore = emulator.requests.length;
+    const scanRun = await worker<{
+      firstWallMs: number;
+      wallMs: number;
+      summary: { scanned: number };
+      peakRssMiB: number;
+    }>('scan', {
+      ...env,
+      BENCH_BUNDLE: bundles.stopStaleJobs?.file ?? '',
+    });
+    // two runs were made; each made half of these calls
+    const pages =
+      emulator.requests.slice(requestsBefore).filter((r) => r.operation === 'listJobs').length / 2;
+
+    const results = {
+      date: new Date().toISOString(),
+      node: process.version,
+      runs: RUNS,
+      bundles: Object.fromEntries(
+        Object.entries(bundles).map(([name, b]) => [name, { bytes: b.bytes, kib: round(b.bytes / 1024, 1) }]),
+      ),
+      coldStart: cold,
+      warm: {
+        invocations: warm.handlerMs.length,
+        handlerP50Ms: round(percentile(warm.handlerMs, 50)),
+        handlerP99Ms: round(percentile(warm.handlerMs, 99)),
+        bareFetchP50Ms: round(percentile(warm.bareMs, 50)),
+        bareFetchP99Ms: round(percentile(warm.bareMs, 99)),
+        p50Ratio: round(percentile(warm.handlerMs, 50) / percentile(warm.bareMs, 50), 3),
+        p99Ratio: round(percentile(warm.handlerMs, 99) / percentile(warm.bareMs, 99), 3),
+        peakRssMiB: round(warm.peakRssMiB),
+      },
+      bulk,
+      scan: {
+        jobs: 6000,
+        scanned: scanRun.summary.scanned,
+        pages,
+        wallMs: round(scanRun.wallMs),
+        ratio: round(scanRun.wallMs / (pages * 20), 3),
+        firstRunWallMs: round(scanRun.firstWallMs),
+        firstRunRatio: round(scanRun.firstWallMs / (pages * 20), 3),
+        peakRssMiB: round(scanRun.peakRssMiB),
+      },
+    };
+    await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(new URL('./RESULTS.md', import.meta.url), markdown(results));
+    log(markdown(results));
+  } finally {
+    await cleanup();
+  }
+}
+
+type Results = {
+  date: string;
+  node: string;
+  runs: number;
+  bundles: Record<string, { bytes: number; kib: number }>;
+  coldStart: Record<string, unknown> & { bareNodeMs: number };
+  warm: Record<string, number>;
+  bulk: Record<string, Record<string, number>>;
+  scan: Record<string, number>;
+};
+
+function markdown(r: Results): string {
+  const rows: [string, string, string, boolean][] = [];
+  const check = (what: string, value: number, target: string, ok: boolean, unit = '') =>
+    rows.push([what, `${value}${unit}`, target, ok]);
+  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+    const bytes = r.bundles[name]?.kib ?? 0;
+    check(`${name}: bundle`, bytes, '≤ 350 KiB', bytes <= 350, ' KiB');
+    const cold = r.coldStart[name] as {
+      initRatio: number;
+      initPlusInvokeRatio: number;
+      initMs: number;
+      initPlusInvokeMs: number;
+    };
+    check(
+      `${name}: INIT / bare node (${cold.initMs} / ${r.coldStart.bareNodeMs} ms)`,
+      cold.initRatio,
+      '≤ 1.5',
+      cold.initRatio <= 1.5,
+      '×',
+    );
+    check(
+      `${name}: INIT + first invocation / bare node (${cold.initPlusInvokeMs} ms)`,
+      cold.initPlusInvokeRatio,
+      '≤ 2',
+      cold.initPlusInvokeRatio <= 2,
+      '×',
+    );
+  }
+  const base = r.coldStart.baseline as { initRatio: number; initPlusInvokeRatio: number };
+  rows.push([`baseline (middy + logger): INIT / bare node`, `${base.initRatio}×`, 'reference', true]);
+  rows.push([
+    `baseline: INIT + first invocation / bare node`,
+    `${base.initPlusInvokeRatio}×`,
+    'reference',
+    true,
+  ]);
+  check(
+    `warm: handler p50 / bare fetch p50 (${r.warm.handlerP50Ms} / ${r.warm.bareFetchP50Ms} ms)`,
+    r.warm.p50Ratio ?? 0,
+    '≤ 1.05',
+    (r.warm.p50Ratio ?? 9) <= 1.05,
+    '×',
+  );
+  rows.push([
+    `warm: handler p99 / bare fetch p99 (${r.warm.handlerP99Ms} / ${r.warm.bareFetchP99Ms} ms)`,
+    `${r.warm.p99Ratio}×`,
+    'reported',
+    true,
+  ]);
+  for (const [name, b] of Object.entries(r.bulk)) {
+    check(
+      `bulk ${name}: ${b.stopsPerSecond} stops/s vs ideal ${b.ideal}`,
+      b.ratio ?? 0,
+      '≥ 0.9',
+      (b.ratio ?? 0) >= 0.9,
+      '×',
+    );
+    rows.push([
+      `bulk ${name}: bare fetch at the same concurrency (this machine's ceiling)`,
+      `${b.bareFetchRatio}× (${b.bareFetchStopsPerSecond} stops/s)`,
+      'reference',
+      true,
+    ]);
+    check(`bulk ${name}: IAM calls`, b.iamCalls ?? 0, '= 1', b.iamCalls === 1);
+  }
+  check(
+    `scan (warm run): ${r.scan.wallMs} ms for ${r.scan.pages} pages × 20 ms`,
+    r.scan.ratio ?? 0,
+    '≤ 1.2',
+    (r.scan.ratio ?? 9) <= 1.2,
+    '×',
+  );
+  rows.push([
+    `scan (first run of a cold process): ${r.scan.firstRunWallMs} ms`,
+    `${r.scan.firstRunRatio}×`,
+    'reported',
+    true,
+  ]);
+  check('scan: peak RSS', r.scan.peakRssMiB ?? 0, '≤ 128 MiB', (r.scan.peakRssMiB ?? 999) <= 128, ' MiB');
+  check(
+    'stopJob (warm benchmark): peak RSS',
+    r.warm.peakRssMiB ?? 0,
+    '≤ 256 MiB',
+    (r.warm.peakRssMiB ?? 999) <= 256,
+    ' MiB',
+  );
+  for (const [name, b] of Object.entries(r.bulk))
+    check(`bulkStop ${name}: peak RSS`, b.peakRssMiB ?? 0, '≤ 256 MiB', (b.peakRssMiB ?? 999) <= 256, ' MiB');
+  return [
+    '# Benchmark results',
+    '',
+    `Measured ${r.date} with node ${r.node}, ${r.runs} runs per cold-start figure (medians), every ratio against its reference measured in the same run. Regenerate with \`npm run bench\`.`,
+    '',
+    '| measure | value | target | met |',
+    '|---|---|---|---|',
+    ...rows.map(
+      ([what, value, target, ok]) => `| ${what} | ${value} | ${target} | ${ok ? 'yes' : '**no**'} |`,
+    ),
+    '',
+  ].join('\n');
+}
+
+await main();
