@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import { signature } from '../../lib/http/caller-auth.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
 
@@ -13,6 +13,11 @@ export type HttpEventName =
 export function httpEvent(name: HttpEventName): StopJobEvent {
   const text = readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8');
   return JSON.parse(text) as StopJobEvent;
+}
+
+/** A fresh copy of the scheduled (EventBridge) sample event. */
+export function scheduledEvent(): ScheduledEvent {
+  return JSON.parse(readFileSync(new URL('../../events/schedule.json', import.meta.url), 'utf8')) as ScheduledEvent;
 }
 
 /** Signs `event` (its body as received after base64 decoding) with `key` at `timestamp` (seconds). */

@@ -1,0 +1,257 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetSecretsProvider } from '../../lib/auth/credentials.js';
+import { processStopBatch } from '../../lib/bulk-stop.js';
+import { signature } from '../../lib/http/caller-auth.js';
+import { isValidId } from '../../lib/lakeformation/ids.js';
+import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { fakeClient } from '../support/fake-client.js';
+import { httpEvent } from '../support/http.js';
+import { lambdaContext } from '../support/lambda.js';
+import { registerSecret } from '../support/logs.js';
+import { upstreamFetch } from '../support/upstream-fetch.js';
+
+/**
+ * Property-based fuzzing of both entry points that take outside input. Runs: FUZZ_RUNS (default 300
+ * per property; `npm run test:reliability -- --full` style sizes are set through the environment).
+ */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
+const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
+const HMAC_KEY = 'fuzz-hmac-key';
+const BEARER = 'fuzz-bearer-token';
+registerSecret(HMAC_KEY, BEARER, 'fuzz-password');
+
+const inputsTried: Record<string, number> = {};
+
+const secretsManager = mockClient(SecretsManagerClient);
+const upstream = upstreamFetch();
+let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+beforeAll(async () => {
+  vi.stubEnv('LAKEFORMATION_ENDPOINT', 'https://lakeformation.fuzz');
+  vi.stubEnv('HUAWEICLOUD_IAM_ENDPOINT', 'https://iam.fuzz');
+  vi.stubEnv('LAKEFORMATION_PROJECT_ID', '0a1b2c3d4e5f60718293a4b5c6d7e8f9');
+  vi.stubEnv('LAKEFORMATION_INSTANCE_ID', INSTANCE);
+  vi.stubEnv('LAKEFORMATION_ALLOWED_INSTANCE_IDS', OTHER);
+  vi.stubEnv('HUAWEICLOUD_USER_NAME', 'fuzz');
+  vi.stubEnv('HUAWEICLOUD_PASSWORD', 'fuzz-password');
+  vi.stubEnv('HUAWEICLOUD_DOMAIN_NAME', 'fuzz');
+  vi.stubEnv('WEBHOOK_SECRET_ID', 'fuzz-keys');
+  ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
+});
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+beforeEach(() => {
+  secretsManager.reset();
+  secretsManager
+    .on(GetSecretValueCommand)
+    .resolves({ SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] }) });
+  resetSecretsProvider();
+  vi.stubGlobal('fetch', upstream.fetch);
+});
+
+type Auth = 'bearer' | 'hmac' | 'bad-bearer' | 'bad-hmac' | 'stale-hmac' | 'none';
+type BodyKind = 'empty' | 'reason' | 'long-reason' | 'unknown-field' | 'not-json' | 'array' | 'oversized' | 'binary';
+
+const idArb = fc.oneof(
+  fc.uuid(),
+  fc.stringMatching(/^[A-Za-z0-9-]{1,64}$/),
+  fc.string({ maxLength: 80 }),
+  fc.constantFrom('..', '../x', 'a/b', 'job 1', '%2e%2e', 'x'.repeat(65), '', 'ÿ', 'a\u0000b'),
+);
+
+const bodyArb: fc.Arbitrary<{ kind: BodyKind; text: string }> = fc.oneof(
+  fc.constant({ kind: 'empty' as const, text: '' }),
+  fc.string({ maxLength: 256 }).map((reason) => ({ kind: 'reason' as const, text: JSON.stringify({ reason }) })),
+  fc.string({ minLength: 257, maxLength: 400 }).map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
+  fc
+    .dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== 'reason'), fc.jsonValue(), { minKeys: 1, maxKeys: 3 })
+    .map((value) => ({ kind: 'unknown-field' as const, text: JSON.stringify(value) })),
+  fc.string({ minLength: 1, maxLength: 200 }).filter((text) => {
+    try {
+      JSON.parse(text);
+      return false;
+    } catch {
+      return true;
+    }
+  }).map((text) => ({ kind: 'not-json' as const, text })),
+  fc.array(fc.jsonValue(), { maxLength: 3 }).map((value) => ({ kind: 'array' as const, text: JSON.stringify(value) })),
+  fc.integer({ min: 16 * 1024 + 1, max: 40 * 1024 }).map((size) => ({ kind: 'oversized' as const, text: 'x'.repeat(size) })),
+  fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ kind: 'binary' as const, text: Buffer.from(bytes).toString('latin1') })),
+);
+
+const requestArb = fc.record({
+  jobId: idArb,
+  instanceId: fc.option(fc.oneof(fc.constantFrom(INSTANCE, OTHER), idArb), { nil: undefined }),
+  body: bodyArb,
+  base64: fc.boolean(),
+  contentType: fc.constantFrom(undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json'),
+  auth: fc.constantFrom<Auth>('bearer', 'hmac', 'bad-bearer', 'bad-hmac', 'stale-hmac', 'none'),
+  headerCase: fc.constantFrom('lower', 'upper', 'mixed'),
+  queryNull: fc.boolean(),
+});
+
+type RequestInput = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The bytes the caller sends: a base64 body carries any bytes, a plain one is UTF-8 text. */
+const rawBody = (input: RequestInput) => Buffer.from(input.body.text, input.base64 ? 'latin1' : 'utf8');
+
+function buildEvent(input: RequestInput): StopJobEvent {
+  const event = httpEvent('http-stop-job-bearer');
+  const raw = rawBody(input);
+  const now = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = { 'user-agent': 'fuzz' };
+  if (input.contentType) headers['content-type'] = input.contentType;
+  if (input.auth === 'bearer') headers.authorization = `Bearer ${BEARER}`;
+  if (input.auth === 'bad-bearer') headers.authorization = 'Bearer not-the-token';
+  if (input.auth.endsWith('hmac')) {
+    const ts = String(input.auth === 'stale-hmac' ? now - 400 : now);
+    headers['x-timestamp'] = ts;
+    headers['x-signature'] = signature(input.auth === 'bad-hmac' ? 'wrong-key' : HMAC_KEY, ts, raw);
+  }
+  const cased = Object.fromEntries(
+    Object.entries(headers).map(([key, value]) => [
+      input.headerCase === 'upper' ? key.toUpperCase() : input.headerCase === 'mixed' ? key.replace(/(^|-)([a-z])/g, (m) => m.toUpperCase()) : key,
+      value,
+    ]),
+  );
+  return {
+    ...event,
+    headers: cased,
+    pathParameters: { jobId: input.jobId, ...(input.instanceId !== undefined && { instanceId: input.instanceId }) },
+    body: input.body.text === '' ? undefined : input.base64 ? raw.toString('base64') : input.body.text,
+    isBase64Encoded: input.base64 && input.body.text !== '',
+    ...(input.queryNull && { queryStringParameters: null as unknown as undefined }),
+  } as StopJobEvent;
+}
+
+/** What a correct service must answer, from how the request was built (an oracle written from the contract). */
+function expectedStatus(input: RequestInput): number {
+  const raw = rawBody(input);
+  if (raw.length > 16 * 1024) return 413;
+  const json = input.contentType === undefined || /json/.test(input.contentType);
+  if (raw.length > 0 && !json) return 415;
+  if (!['bearer', 'hmac'].includes(input.auth)) return 401;
+  if (!isValidId(input.jobId) || (input.instanceId !== undefined && !isValidId(input.instanceId))) return 400;
+  if (!bodyIsValid(raw)) return 400;
+  return allowed(input) ? 202 : 403;
+}
+
+function bodyIsValid(raw: Buffer): boolean {
+  const text = raw.toString('utf8');
+  if (text.trim() === '') return true;
+  try {
+    const value = JSON.parse(text);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.keys(value).every((key) => key === 'reason') &&
+      (value.reason === undefined || (typeof value.reason === 'string' && value.reason.length <= 256))
+    );
+  } catch {
+    return false;
+  }
+}
+
+const allowed = (input: RequestInput) => input.instanceId === undefined || [INSTANCE, OTHER].includes(input.instanceId);
+
+describe('fuzzing the HTTP function', () => {
+  it('answers every request with the right status, problem+json for errors, no 5xx and no LakeFormation call for bad input', async () => {
+    await fc.assert(
+      fc.asyncProperty(requestArb, async (input) => {
+        upstream.calls.length = 0;
+        inputsTried.http = (inputsTried.http ?? 0) + 1;
+        const response = (await handler(buildEvent(input), lambdaContext(20_000))) as {
+          statusCode: number;
+          headers: Record<string, string>;
+          body: string;
+        };
+        const expected = expectedStatus(input);
+        expect(response.statusCode).toBe(expected);
+        expect(response.statusCode).toBeLessThan(500);
+        if (response.statusCode >= 400) {
+          expect(response.headers['Content-Type']).toBe('application/problem+json');
+          const problem = JSON.parse(response.body);
+          expect(problem).toMatchObject({ status: response.statusCode, code: expect.any(String), detail: expect.any(String) });
+          expect(upstream.calls.filter((call) => call.kind === 'stop')).toHaveLength(0);
+        }
+        if (expected === 401) expect(upstream.calls).toHaveLength(0);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('fuzzing queue messages', () => {
+  const sqsMock = mockClient(SQSClient);
+  const bodyArbitrary = fc.oneof(
+    fc.string({ maxLength: 300 }),
+    fc.jsonValue().map((value) => JSON.stringify(value)),
+    fc
+      .record(
+        {
+          jobId: idArb,
+          instanceId: fc.oneof(fc.constantFrom(INSTANCE, OTHER, 'ffffffff-0000-4000-8000-000000000000'), idArb),
+          reason: fc.string({ maxLength: 300 }),
+          source: fc.string({ maxLength: 80 }),
+          extra: fc.jsonValue(),
+        },
+        { requiredKeys: [] },
+      )
+      .map((value) => JSON.stringify(value)),
+  );
+
+  it('gives every message exactly one fate, never calls LakeFormation for one that cannot succeed, and never throws', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(bodyArbitrary, { minLength: 1, maxLength: 12 }), async (bodies) => {
+        inputsTried.sqs = (inputsTried.sqs ?? 0) + bodies.length;
+        sqsMock.reset();
+        sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+        const client = fakeClient();
+        const records = bodies.map((body, i) => ({ messageId: `m${i}`, body, receiptHandle: `r${i}` }) as unknown as SQSRecord);
+
+        const { response, reports } = await processStopBatch(records, {
+          client,
+          sqs: new SQSClient({}),
+          dlqUrl: 'http://127.0.0.1:1/000000000000/dlq',
+          defaultInstanceId: INSTANCE,
+          allowedInstanceIds: new Set([INSTANCE, OTHER]),
+          concurrency: 4,
+          deadline: Date.now() + 60_000,
+        });
+
+        expect(reports.map((r) => r.messageId)).toEqual(records.map((r) => r.messageId));
+        expect(response.batchItemFailures).toEqual([]);
+        const deadLettered = sqsMock
+          .commandCalls(SendMessageBatchCommand)
+          .flatMap((call) => call.args[0].input.Entries ?? [])
+          .map((entry) => entry.MessageBody);
+        const stoppable = new Set<string>();
+        for (const [i, report] of reports.entries()) {
+          if (report.disposition === 'dead-lettered') {
+            expect(deadLettered).toContain(bodies[i]);
+          } else {
+            expect(report.disposition).toBe('acknowledged');
+            stoppable.add(`${report.instanceId}/${report.jobId}`);
+          }
+        }
+        // one LakeFormation call per distinct valid job, none for the rest
+        expect(client.calls.map((call) => `${call.instanceId}/${call.jobId}`).sort()).toEqual([...stoppable].sort());
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+afterAll(() => {
+  console.log(`fuzz: ${JSON.stringify(inputsTried)} inputs tried`);
+});
