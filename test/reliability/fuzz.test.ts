@@ -59,7 +59,15 @@ beforeEach(() => {
 });
 
 type Auth = 'bearer' | 'hmac' | 'bad-bearer' | 'bad-hmac' | 'stale-hmac' | 'none';
-type BodyKind = 'empty' | 'reason' | 'long-reason' | 'unknown-field' | 'not-json' | 'array' | 'oversized' | 'binary';
+type BodyKind =
+  | 'empty'
+  | 'reason'
+  | 'long-reason'
+  | 'unknown-field'
+  | 'not-json'
+  | 'array'
+  | 'oversized'
+  | 'binary';
 
 const idArb = fc.oneof(
   fc.uuid(),
@@ -70,22 +78,39 @@ const idArb = fc.oneof(
 
 const bodyArb: fc.Arbitrary<{ kind: BodyKind; text: string }> = fc.oneof(
   fc.constant({ kind: 'empty' as const, text: '' }),
-  fc.string({ maxLength: 256 }).map((reason) => ({ kind: 'reason' as const, text: JSON.stringify({ reason }) })),
-  fc.string({ minLength: 257, maxLength: 400 }).map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
   fc
-    .dictionary(fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== 'reason'), fc.jsonValue(), { minKeys: 1, maxKeys: 3 })
+    .string({ maxLength: 256 })
+    .map((reason) => ({ kind: 'reason' as const, text: JSON.stringify({ reason }) })),
+  fc
+    .string({ minLength: 257, maxLength: 400 })
+    .map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
+  fc
+    .dictionary(
+      fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== 'reason'),
+      fc.jsonValue(),
+      { minKeys: 1, maxKeys: 3 },
+    )
     .map((value) => ({ kind: 'unknown-field' as const, text: JSON.stringify(value) })),
-  fc.string({ minLength: 1, maxLength: 200 }).filter((text) => {
-    try {
-      JSON.parse(text);
-      return false;
-    } catch {
-      return true;
-    }
-  }).map((text) => ({ kind: 'not-json' as const, text })),
-  fc.array(fc.jsonValue(), { maxLength: 3 }).map((value) => ({ kind: 'array' as const, text: JSON.stringify(value) })),
-  fc.integer({ min: 16 * 1024 + 1, max: 40 * 1024 }).map((size) => ({ kind: 'oversized' as const, text: 'x'.repeat(size) })),
-  fc.uint8Array({ minLength: 1, maxLength: 64 }).map((bytes) => ({ kind: 'binary' as const, text: Buffer.from(bytes).toString('latin1') })),
+  fc
+    .string({ minLength: 1, maxLength: 200 })
+    .filter((text) => {
+      try {
+        JSON.parse(text);
+        return false;
+      } catch {
+        return true;
+      }
+    })
+    .map((text) => ({ kind: 'not-json' as const, text })),
+  fc
+    .array(fc.jsonValue(), { maxLength: 3 })
+    .map((value) => ({ kind: 'array' as const, text: JSON.stringify(value) })),
+  fc
+    .integer({ min: 16 * 1024 + 1, max: 40 * 1024 })
+    .map((size) => ({ kind: 'oversized' as const, text: 'x'.repeat(size) })),
+  fc
+    .uint8Array({ minLength: 1, maxLength: 64 })
+    .map((bytes) => ({ kind: 'binary' as const, text: Buffer.from(bytes).toString('latin1') })),
 );
 
 const requestArb = fc.record({
@@ -93,7 +118,14 @@ const requestArb = fc.record({
   instanceId: fc.option(fc.oneof(fc.constantFrom(INSTANCE, OTHER), idArb), { nil: undefined }),
   body: bodyArb,
   base64: fc.boolean(),
-  contentType: fc.constantFrom(undefined, 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json'),
+  contentType: fc.constantFrom(
+    undefined,
+    'application/json',
+    'application/json; charset=utf-8',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/merge-patch+json',
+  ),
   auth: fc.constantFrom<Auth>('bearer', 'hmac', 'bad-bearer', 'bad-hmac', 'stale-hmac', 'none'),
   headerCase: fc.constantFrom('lower', 'upper', 'mixed'),
   queryNull: fc.boolean(),
@@ -119,14 +151,21 @@ function buildEvent(input: RequestInput): StopJobEvent {
   }
   const cased = Object.fromEntries(
     Object.entries(headers).map(([key, value]) => [
-      input.headerCase === 'upper' ? key.toUpperCase() : input.headerCase === 'mixed' ? key.replace(/(^|-)([a-z])/g, (m) => m.toUpperCase()) : key,
+      input.headerCase === 'upper'
+        ? key.toUpperCase()
+        : input.headerCase === 'mixed'
+          ? key.replace(/(^|-)([a-z])/g, (m) => m.toUpperCase())
+          : key,
       value,
     ]),
   );
   return {
     ...event,
     headers: cased,
-    pathParameters: { jobId: input.jobId, ...(input.instanceId !== undefined && { instanceId: input.instanceId }) },
+    pathParameters: {
+      jobId: input.jobId,
+      ...(input.instanceId !== undefined && { instanceId: input.instanceId }),
+    },
     body: input.body.text === '' ? undefined : input.base64 ? raw.toString('base64') : input.body.text,
     isBase64Encoded: input.base64 && input.body.text !== '',
     ...(input.queryNull && { queryStringParameters: null as unknown as undefined }),
@@ -162,7 +201,8 @@ function bodyIsValid(raw: Buffer): boolean {
   }
 }
 
-const allowed = (input: RequestInput) => input.instanceId === undefined || [INSTANCE, OTHER].includes(input.instanceId);
+const allowed = (input: RequestInput) =>
+  input.instanceId === undefined || [INSTANCE, OTHER].includes(input.instanceId);
 
 describe('fuzzing the HTTP function', () => {
   it('answers every request with the right status, problem+json for errors, no 5xx and no LakeFormation call for bad input', async () => {
@@ -181,7 +221,11 @@ describe('fuzzing the HTTP function', () => {
         if (response.statusCode >= 400) {
           expect(response.headers['Content-Type']).toBe('application/problem+json');
           const problem = JSON.parse(response.body);
-          expect(problem).toMatchObject({ status: response.statusCode, code: expect.any(String), detail: expect.any(String) });
+          expect(problem).toMatchObject({
+            status: response.statusCode,
+            code: expect.any(String),
+            detail: expect.any(String),
+          });
           expect(upstream.calls.filter((call) => call.kind === 'stop')).toHaveLength(0);
         }
         if (expected === 401) expect(upstream.calls).toHaveLength(0);
@@ -200,7 +244,10 @@ describe('fuzzing queue messages', () => {
       .record(
         {
           jobId: idArb,
-          instanceId: fc.oneof(fc.constantFrom(INSTANCE, OTHER, 'ffffffff-0000-4000-8000-000000000000'), idArb),
+          instanceId: fc.oneof(
+            fc.constantFrom(INSTANCE, OTHER, 'ffffffff-0000-4000-8000-000000000000'),
+            idArb,
+          ),
           reason: fc.string({ maxLength: 300 }),
           source: fc.string({ maxLength: 80 }),
           extra: fc.jsonValue(),
@@ -217,7 +264,9 @@ describe('fuzzing queue messages', () => {
         sqsMock.reset();
         sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
         const client = fakeClient();
-        const records = bodies.map((body, i) => ({ messageId: `m${i}`, body, receiptHandle: `r${i}` }) as unknown as SQSRecord);
+        const records = bodies.map(
+          (body, i) => ({ messageId: `m${i}`, body, receiptHandle: `r${i}` }) as unknown as SQSRecord,
+        );
 
         const { response, reports } = await processStopBatch(records, {
           client,
@@ -245,7 +294,9 @@ describe('fuzzing queue messages', () => {
           }
         }
         // one LakeFormation call per distinct valid job, none for the rest
-        expect(client.calls.map((call) => `${call.instanceId}/${call.jobId}`).sort()).toEqual([...stoppable].sort());
+        expect(client.calls.map((call) => `${call.instanceId}/${call.jobId}`).sort()).toEqual(
+          [...stoppable].sort(),
+        );
       }),
       { numRuns: RUNS },
     );

@@ -43,19 +43,30 @@ async function depth(url: string): Promise<number> {
       AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
     }),
   );
-  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+  return (
+    Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+    Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  );
 }
 
 async function drain(url: string): Promise<Message[]> {
   const all: Message[] = [];
   for (;;) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (Messages.length === 0) return all;
     all.push(...Messages);
     await sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: url, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }),
+      new DeleteMessageBatchCommand({
+        QueueUrl: url,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
     );
   }
 }
@@ -64,13 +75,18 @@ beforeAll(async () => {
   useMoto();
   sqs = new SQSClient({});
   dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('soak-dlq') }))).QueueUrl ?? '';
-  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const dlqArn = (
+    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes?.QueueArn;
   queueUrl =
     (
       await sqs.send(
         new CreateQueueCommand({
           QueueName: uniqueName('soak'),
-          Attributes: { VisibilityTimeout: '5', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+          Attributes: {
+            VisibilityTimeout: '5',
+            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+          },
         }),
       )
     ).QueueUrl ?? '';
@@ -79,9 +95,13 @@ beforeAll(async () => {
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);
   vi.stubEnv('STOP_CONCURRENCY', '20');
-  vi.stubEnv('STALE_JOB_POLICY', JSON.stringify({ maxRunMinutes: 240, exclude: [{ namePattern: 'critical_*' }], maxStopsPerRun: 50 }));
+  vi.stubEnv(
+    'STALE_JOB_POLICY',
+    JSON.stringify({ maxRunMinutes: 240, exclude: [{ namePattern: 'critical_*' }], maxStopsPerRun: 50 }),
+  );
   bulkStop = ((await import('../../functions/bulk-stop.js')) as unknown as { handler: SqsHandler }).handler;
-  reaper = ((await import('../../functions/stop-stale-jobs.js')) as unknown as { handler: typeof reaper }).handler;
+  reaper = ((await import('../../functions/stop-stale-jobs.js')) as unknown as { handler: typeof reaper })
+    .handler;
 });
 
 afterAll(async () => {
@@ -103,7 +123,9 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     const add = (name: string, status: JobRecord['status'], minutes = 5) =>
       emulator.store.add(INSTANCE, { name, type: 'METADATA_MIGRATION', status, startedMinutesAgo: minutes });
     const running = Array.from({ length: targets }, (_, i) => add(`soak_${i}`, 'RUNNING'));
-    const finished = Array.from({ length: counts.finished }, (_, i) => add(`done_${i}`, (['SUCCESS', 'FAILED', 'STOPPED'] as const)[i % 3] ?? 'SUCCESS'));
+    const finished = Array.from({ length: counts.finished }, (_, i) =>
+      add(`done_${i}`, (['SUCCESS', 'FAILED', 'STOPPED'] as const)[i % 3] ?? 'SUCCESS'),
+    );
     const frozen = Array.from({ length: counts.frozen }, (_, i) => add(`frozen_${i}`, 'FROZEN_RELEASABLE'));
     const stale = Array.from({ length: 20 }, (_, i) => add(`stale_${i}`, 'RUNNING', 500));
     const excluded = Array.from({ length: 10 }, (_, i) => add(`critical_${i}`, 'RUNNING', 5000));
@@ -111,20 +133,32 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
 
     const messages = [
       ...running.map((job, i) => ({ jobId: job.id, reason: `soak #${i}`, source: 'soak' })),
-      ...running.slice(0, counts.duplicates).map((job, i) => ({ jobId: job.id, reason: `soak duplicate #${i}`, source: 'soak' })),
-      ...[...finished, ...frozen].map((job, i) => ({ jobId: job.id, reason: `soak not running #${i}`, source: 'soak' })),
+      ...running
+        .slice(0, counts.duplicates)
+        .map((job, i) => ({ jobId: job.id, reason: `soak duplicate #${i}`, source: 'soak' })),
+      ...[...finished, ...frozen].map((job, i) => ({
+        jobId: job.id,
+        reason: `soak not running #${i}`,
+        source: 'soak',
+      })),
       ...Array.from({ length: counts.missing }, (_, i) => ({
         jobId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
         reason: `soak missing #${i}`,
         source: 'soak',
       })),
     ];
-    const invalidBodies = Array.from({ length: counts.invalid }, (_, i) => (i % 2 ? `{"jobId": "bad/${i}"}` : `not json #${i}`));
+    const invalidBodies = Array.from({ length: counts.invalid }, (_, i) =>
+      i % 2 ? `{"jobId": "bad/${i}"}` : `not json #${i}`,
+    );
     const sentBodies = new Set([...messages.map((m) => JSON.stringify(m)), ...invalidBodies]);
     expect(sentBodies.size).toBe(MESSAGES);
 
     emulator.faults.configure({
-      random: { seed: 2026, rates: { '408': 0.05, '429': 0.05, '500': 0.05, reset: 0.04 }, latencySpike: { rate: 0.01, ms: 300 } },
+      random: {
+        seed: 2026,
+        rates: { '408': 0.05, '429': 0.05, '500': 0.05, reset: 0.04 },
+        latencySpike: { rate: 0.01, ms: 300 },
+      },
     });
     let expiries = 0;
     const expiry = setInterval(() => {
@@ -139,8 +173,11 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     let producing = true;
     const producer = (async () => {
       for (let i = 0; i < messages.length; i += PRODUCER_WAVE) {
-        while ((await depth(queueUrl)) > PRODUCER_WAVE * 2) await new Promise((resolve) => setTimeout(resolve, 100));
-        failedToEnqueue.push(...(await enqueueStops(queueUrl, messages.slice(i, i + PRODUCER_WAVE), sqs)).failed);
+        while ((await depth(queueUrl)) > PRODUCER_WAVE * 2)
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        failedToEnqueue.push(
+          ...(await enqueueStops(queueUrl, messages.slice(i, i + PRODUCER_WAVE), sqs)).failed,
+        );
       }
       for (let i = 0; i < invalidBodies.length; i += 10) {
         await sqs.send(
@@ -166,7 +203,11 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     };
     const until = Date.now() + 540_000;
     while (Date.now() < until && (producing || (await depth(queueUrl)) > 0)) {
-      await Promise.all(Array.from({ length: POLLERS }, () => pollOnce({ sqs, queueUrl, handler: consumer, waitTimeSeconds: 1 })));
+      await Promise.all(
+        Array.from({ length: POLLERS }, () =>
+          pollOnce({ sqs, queueUrl, handler: consumer, waitTimeSeconds: 1 }),
+        ),
+      );
     }
     await producer;
     clearInterval(expiry);
@@ -177,16 +218,27 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
 
     // Assess
     const lost = [...sentBodies].filter((body) => !acknowledged.has(body) && !deadBodies.has(body));
-    const reaperBodies = [...acknowledged, ...deadBodies].filter((body) => body.includes('"source":"stale-job-reaper"'));
+    const reaperBodies = [...acknowledged, ...deadBodies].filter((body) =>
+      body.includes('"source":"stale-job-reaper"'),
+    );
     const notStopped = [...running, ...stale].filter(
-      (job) => emulator.store.get(INSTANCE, job.id)?.status !== 'STOPPED' && ![...deadBodies].some((body) => body.includes(job.id)),
+      (job) =>
+        emulator.store.get(INSTANCE, job.id)?.status !== 'STOPPED' &&
+        ![...deadBodies].some((body) => body.includes(job.id)),
     );
     const wrongStops = emulator
       .requestsWhere({ operation: 'stopJob', status: 202 })
-      .filter((request) => notRunningIds.has(request.jobId ?? '') || excluded.some((job) => job.id === request.jobId));
-    const duplicateStops = emulator.store.all().reduce((sum, job) => sum + Math.max(0, job.stopsAccepted - 1), 0);
+      .filter(
+        (request) =>
+          notRunningIds.has(request.jobId ?? '') || excluded.some((job) => job.id === request.jobId),
+      );
+    const duplicateStops = emulator.store
+      .all()
+      .reduce((sum, job) => sum + Math.max(0, job.stopsAccepted - 1), 0);
     // SQS delivers at least once: a message can reach the DLQ twice; count distinct bodies.
-    const dlqCodes = new Map(dead.map((m) => [m.Body ?? '', m.MessageAttributes?.errorCode?.StringValue ?? 'REDRIVEN']));
+    const dlqCodes = new Map(
+      dead.map((m) => [m.Body ?? '', m.MessageAttributes?.errorCode?.StringValue ?? 'REDRIVEN']),
+    );
     const dlqByCode = [...dlqCodes.values()].reduce<Record<string, number>>((acc, code) => {
       acc[code] = (acc[code] ?? 0) + 1;
       return acc;
@@ -213,10 +265,14 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     expect(await depth(queueUrl)).toBe(0);
     expect(lost).toEqual([]);
     expect(reaped).toMatchObject({ stale: 20, excluded: 10, enqueued: 20, capped: false });
-    expect(new Set(reaperBodies.map((body) => JSON.parse(body).jobId))).toEqual(new Set(stale.map((job) => job.id)));
+    expect(new Set(reaperBodies.map((body) => JSON.parse(body).jobId))).toEqual(
+      new Set(stale.map((job) => job.id)),
+    );
     expect(notStopped.map((job) => job.name)).toEqual([]);
     expect(wrongStops).toEqual([]);
-    expect(excluded.map((job) => emulator.store.get(INSTANCE, job.id)?.status)).toEqual(excluded.map(() => 'RUNNING'));
+    expect(excluded.map((job) => emulator.store.get(INSTANCE, job.id)?.status)).toEqual(
+      excluded.map(() => 'RUNNING'),
+    );
     expect(dlqByCode.JOB_NOT_STOPPABLE).toBe(counts.frozen);
     expect((dlqByCode.INVALID_JSON ?? 0) + (dlqByCode.INVALID_ID ?? 0)).toBe(counts.invalid);
     expect(Object.values(emulator.faults.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

@@ -17,7 +17,9 @@ export function httpEvent(name: HttpEventName): StopJobEvent {
 
 /** A fresh copy of the scheduled (EventBridge) sample event. */
 export function scheduledEvent(): ScheduledEvent {
-  return JSON.parse(readFileSync(new URL('../../events/schedule.json', import.meta.url), 'utf8')) as ScheduledEvent;
+  return JSON.parse(
+    readFileSync(new URL('../../events/schedule.json', import.meta.url), 'utf8'),
+  ) as ScheduledEvent;
 }
 
 /** Signs `event` (its body as received after base64 decoding) with `key` at `timestamp` (seconds). */
