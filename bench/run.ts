@@ -6,7 +6,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { type BuildOptions, build } from 'esbuild';
 import { load } from 'js-yaml';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
-import { type Moto, startMoto } from '../local/moto.js';
+import { startMoto } from '../local/moto.js';
 
 /**
  * `npm run bench`: cold start, warm overhead, bulk throughput, reaper scan and peak RSS, each
@@ -183,8 +183,8 @@ async function coldStarts(
 ) {
   const worker = new URL('./workers/cold.mjs', import.meta.url).pathname;
   const targets = ['bare', 'baseline', ...Object.keys(FUNCTIONS)] as const;
-  const init: Record<string, number[]> = {};
-  const invoke: Record<string, number[]> = {};
+  const init: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
+  const invoke: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
   const resultFile = new URL('./cold-result.json', OUT).pathname;
   const phaseEnv = { ...env, BENCH_RESULT_FILE: resultFile };
@@ -198,10 +198,8 @@ async function coldStarts(
     // interleaved, so that machine noise spreads over every target alike
     for (const target of targets) {
       const file = target === 'bare' ? 'none' : (bundles[target]?.file ?? '');
-      (init[target] ??= []).push((await runNode([worker, file, 'init', target], env)).ms);
-      (invoke[target] ??= []).push(
-        (await runNode([worker, file, 'invoke', target, jobs.pop() ?? ''], phaseEnv)).ms,
-      );
+      init[target]?.push((await runNode([worker, file, 'init', target], env)).ms);
+      invoke[target]?.push((await runNode([worker, file, 'invoke', target, jobs.pop() ?? ''], phaseEnv)).ms);
       const measured = JSON.parse(await readFile(resultFile, 'utf8')) as {
         importMs: number;
         invokeMs: number;

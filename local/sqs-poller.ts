@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './lambda-context.js';
 
 /**
  * A local stand-in for Lambda's SQS event source mapping: receive a batch, invoke the handler,
@@ -81,24 +82,6 @@ function toRecord(message: Message, arn: string, region: string): SQSRecord {
   };
 }
 
-function lambdaContext(timeoutMs: number): Context {
-  const endsAt = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'bulk-stop-local',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:bulk-stop-local',
-    memoryLimitInMB: '256',
-    awsRequestId: `local-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
-    logGroupName: '/aws/lambda/bulk-stop-local',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
 /** One receive → invoke → delete cycle. */
 export async function pollOnce(options: PollerOptions): Promise<BatchResult> {
   const { sqs, queueUrl } = options;
@@ -120,7 +103,10 @@ export async function pollOnce(options: PollerOptions): Promise<BatchResult> {
   let failedIds: Set<string>;
   let error: unknown;
   try {
-    const response = await options.handler(event, lambdaContext(options.functionTimeoutMs ?? 60_000));
+    const response = await options.handler(
+      event,
+      lambdaContext('bulkStop', options.functionTimeoutMs ?? 60_000),
+    );
     failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch (caught) {
     error = caught;

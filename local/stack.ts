@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -13,7 +13,9 @@ import type {
   SQSEvent,
 } from 'aws-lambda';
 import { type EmulatorOptions, type LakeFormationEmulator, startEmulator } from './emulator/server.js';
+import { lambdaContext } from './lambda-context.js';
 import { type Moto, startMoto } from './moto.js';
+import { createStopQueues } from './queues.js';
 import { startPoller } from './sqs-poller.js';
 
 /**
@@ -63,24 +65,6 @@ const ROUTES: { routeKey: string; pattern: RegExp; params: string[] }[] = [
     params: ['instanceId', 'jobId'],
   },
 ];
-
-export function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const endsAt = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, endsAt - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -209,23 +193,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         SecretString: JSON.stringify(config.webhook),
       }),
     );
-    const dlqUrl =
-      (await sqs.send(new CreateQueueCommand({ QueueName: 'lf-job-stopper-local-stop-dlq' }))).QueueUrl ?? '';
-    const dlqArn =
-      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })))
-        .Attributes?.QueueArn ?? '';
-    const queueUrl =
-      (
-        await sqs.send(
-          new CreateQueueCommand({
-            QueueName: 'lf-job-stopper-local-stop',
-            Attributes: {
-              VisibilityTimeout: '10',
-              RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-            },
-          }),
-        )
-      ).QueueUrl ?? '';
+    const { queueUrl, dlqUrl } = await createStopQueues(sqs, {
+      name: 'lf-job-stopper-local-stop',
+      visibilityTimeoutSeconds: 10,
+    });
 
     Object.assign(process.env, {
       LAKEFORMATION_ENDPOINT: emulator.url,

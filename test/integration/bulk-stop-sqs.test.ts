@@ -1,9 +1,6 @@
 import {
   CreateQueueCommand,
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -13,7 +10,7 @@ import { resetTokenCache } from '../../lib/auth/token-provider.js';
 import { enqueueStops } from '../../lib/stop-queue.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
-import { uniqueName, useMoto } from '../support/aws.js';
+import { drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 
 let emulator: LakeFormationEmulator;
@@ -37,47 +34,8 @@ async function queues(maxReceiveCount: number, visibilitySeconds: number) {
   return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
 }
 
-/** Receives (and deletes) every message on the queue. */
-async function drainAll(queueUrl: string): Promise<Message[]> {
-  const all: Message[] = [];
-  for (let empty = 0; empty < 2; ) {
-    const result = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 0,
-        VisibilityTimeout: 300,
-        MessageAttributeNames: ['All'],
-        MessageSystemAttributeNames: ['All'],
-      }),
-    );
-    const messages = result.Messages ?? [];
-    if (messages.length === 0) empty += 1;
-    else {
-      await sqs.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
-        }),
-      );
-    }
-    all.push(...messages);
-  }
-  return all;
-}
-
-async function queueDepth(queueUrl: string): Promise<number> {
-  const result = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
-  return (
-    Number(result.Attributes?.ApproximateNumberOfMessages ?? 0) +
-    Number(result.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
-}
+const drainAll = (url: string) => drainQueue(sqs, url);
+const queueDepthOf = (url: string) => queueDepth(sqs, url);
 
 beforeAll(async () => {
   useMoto();
@@ -121,7 +79,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     const dead = await drainAll(dlqUrl);
 
     expect(result).toMatchObject({ received: 3, deleted: 3, failed: 0 });
-    expect(await queueDepth(queueUrl)).toBe(0);
+    expect(await queueDepthOf(queueUrl)).toBe(0);
     expect(
       dead
         .map((m) => [
@@ -154,7 +112,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
       receiveCounts.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
       return handler(event, context);
     };
-    for (let i = 0; i < 20 && (await queueDepth(dlqUrl)) === 0; i++) {
+    for (let i = 0; i < 20 && (await queueDepthOf(dlqUrl)) === 0; i++) {
       await pollOnce({ sqs, queueUrl, handler: recording, waitTimeSeconds: 1 });
     }
     const dead = await drainAll(dlqUrl);
@@ -189,7 +147,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
       return response;
     };
     const until = Date.now() + 90_000;
-    while (Date.now() < until && (await queueDepth(queueUrl)) > 0) {
+    while (Date.now() < until && (await queueDepthOf(queueUrl)) > 0) {
       await Promise.all(
         [1, 2, 3, 4].map(() => pollOnce({ sqs, queueUrl, handler: recording, waitTimeSeconds: 1 })),
       );
@@ -198,7 +156,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     const dead = (await drainAll(dlqUrl)).map((m) => JSON.parse(m.Body ?? '{}').jobId as string);
 
     const accountedFor = new Set([...acknowledged.values(), ...dead]);
-    expect(await queueDepth(queueUrl)).toBe(0);
+    expect(await queueDepthOf(queueUrl)).toBe(0);
     expect(accountedFor.size).toBe(500);
     const notStopped = jobs
       .filter((job) => emulator.store.get(INSTANCE, job.id)?.status !== 'STOPPED')

@@ -1,17 +1,11 @@
 import { readFileSync } from 'node:fs';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReaperSummary } from '../../lib/reaper/reaper.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
-import { uniqueName, useMoto } from '../support/aws.js';
+import { drainQueue, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, testEmulator } from '../support/emulator.js';
 import { lambdaContext } from '../support/lambda.js';
 
@@ -24,22 +18,7 @@ let sqs: SQSClient;
 let queueUrl: string;
 const expected = new Map<string, string>();
 
-async function drain(): Promise<Message[]> {
-  const all: Message[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    if (Messages.length === 0) return all;
-    all.push(...Messages);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
-      }),
-    );
-  }
-}
+const drain = () => drainQueue(sqs, queueUrl);
 
 /** A fresh cold start of the reaper with `policy`. */
 async function reaper(

@@ -1,10 +1,11 @@
-import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetTokenCache } from '../../lib/auth/token-provider.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
 import { enqueueStops } from '../../lib/stop-queue.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
+import { createStopQueues } from '../../local/queues.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
 import { uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
@@ -26,23 +27,9 @@ let reaper: (event: ScheduledEvent, context: Context) => Promise<unknown>;
 beforeAll(async () => {
   useMoto();
   sqs = new SQSClient({});
-  const dlqUrl =
-    (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('timeouts-dlq') }))).QueueUrl ?? '';
-  const dlqArn = (
-    await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }))
-  ).Attributes?.QueueArn;
-  queueUrl =
-    (
-      await sqs.send(
-        new CreateQueueCommand({
-          QueueName: uniqueName('timeouts'),
-          Attributes: {
-            VisibilityTimeout: '1',
-            RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-          },
-        }),
-      )
-    ).QueueUrl ?? '';
+  const queues = await createStopQueues(sqs, { name: uniqueName('timeouts'), visibilityTimeoutSeconds: 1 });
+  queueUrl = queues.queueUrl;
+  const dlqUrl = queues.dlqUrl;
   emulator = await testEmulator({ stopDelayMs: 10 });
   for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
   const { CreateSecretCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');

@@ -1,0 +1,29 @@
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * Creates a stop queue and its dead-letter queue with a redrive policy, as serverless.yml declares
+ * them (locally with a short visibility timeout, so that failed messages come back quickly).
+ */
+export async function createStopQueues(
+  sqs: SQSClient,
+  {
+    name,
+    visibilityTimeoutSeconds,
+    maxReceiveCount = 5,
+  }: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount?: number },
+): Promise<{ queueUrl: string; dlqUrl: string }> {
+  const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl ?? '';
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: name,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: Attributes?.QueueArn, maxReceiveCount }),
+      },
+    }),
+  );
+  return { queueUrl: queue.QueueUrl ?? '', dlqUrl };
+}
