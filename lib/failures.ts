@@ -77,7 +77,9 @@ export function classifyFailure(error: unknown): Failure {
     return { kind: 'CREDENTIALS_REJECTED', httpStatus: 502, detail: error.message };
   }
   if (error instanceof IamUnavailableError) {
-    return { kind: 'UPSTREAM_ERROR', httpStatus: 502, detail: error.message };
+    return error.timedOut
+      ? { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: error.message }
+      : { kind: 'UPSTREAM_ERROR', httpStatus: 502, detail: error.message };
   }
   return { kind: 'INTERNAL', httpStatus: 500, detail: 'internal error' };
 }

@@ -25,8 +25,11 @@ export class IamUnavailableError extends Error {
   constructor(
     message: string,
     readonly status?: number,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { timedOut?: boolean },
   ) {
     super(message, options);
+    this.timedOut = options?.timedOut ?? false;
   }
+  /** No answer in time (request timeout or the caller's deadline), rather than a failure. */
+  readonly timedOut: boolean;
 }

@@ -51,6 +51,21 @@ export function resetTokenCache(): void {
 }
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
+/** Shortest time worth starting an IAM request in. */
+const MIN_ATTEMPT_MS = 50;
+
+function untilDeadline<T>(promise: Promise<T>, deadline: number, timing: Timing): Promise<T> {
+  if (!Number.isFinite(deadline)) return promise;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new IamUnavailableError('no IAM token before the deadline', undefined, { timedOut: true })),
+      Math.max(0, deadline - timing.now()),
+    );
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
 
 /**
  * An IAM token source with a module-scope cache, refresh ahead of expiry and single flight: however
@@ -69,7 +84,12 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const timing: Timing = { ...realTiming, ...options.timing };
 
-  async function requestToken(userName: string, password: string, domainName: string): Promise<CachedToken> {
+  async function requestToken(
+    userName: string,
+    password: string,
+    domainName: string,
+    deadline: number,
+  ): Promise<CachedToken> {
     const body = JSON.stringify({
       auth: {
         identity: {
@@ -81,13 +101,26 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
     });
     const response = await withRetries(
       async () => {
+        const remaining = deadline - timing.now();
+        if (remaining < MIN_ATTEMPT_MS) {
+          throw new IamUnavailableError(
+            'no time left before the deadline to ask IAM for a token',
+            undefined,
+            {
+              timedOut: true,
+            },
+          );
+        }
         const res = await fetchText(
           fetchImpl,
           `${iamEndpoint}/v3/auth/tokens?nocatalog=true`,
           { method: 'POST', headers: { 'Content-Type': 'application/json;charset=utf8' }, body },
-          timeoutMs,
+          Math.min(timeoutMs, remaining),
           {
-            timeout: (ms) => new IamUnavailableError(`IAM token request timed out after ${ms} ms`),
+            timeout: (ms) =>
+              new IamUnavailableError(`IAM token request timed out after ${ms} ms`, undefined, {
+                timedOut: true,
+              }),
             network: (cause) =>
               new IamUnavailableError('IAM token request failed to connect', undefined, { cause }),
           },
@@ -98,7 +131,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
         return res;
       },
       (error) => ({ retry: error instanceof IamUnavailableError }),
-      { options: retry, timing, deadline: Number.POSITIVE_INFINITY },
+      { options: retry, timing, deadline },
     );
     if (response.status !== 201 && response.status !== 200) {
       // A refused password may be a rotated one: read the secret again next time.
@@ -126,10 +159,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
     return { token, expiresAt, preIssued: false };
   }
 
-  async function issue(): Promise<CachedToken> {
+  async function issue(deadline: number): Promise<CachedToken> {
     const credentials = await options.credentials.load();
     if (credentials.kind === 'password') {
-      return requestToken(credentials.userName, credentials.password, credentials.domainName);
+      return requestToken(credentials.userName, credentials.password, credentials.domainName, deadline);
     }
     if (rejectedPreIssued.get(key) === credentials.token) {
       rejectedPreIssued.delete(key);
@@ -142,12 +175,12 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
   }
 
   return {
-    async getToken() {
+    async getToken(deadline = Number.POSITIVE_INFINITY) {
       const cached = cache.get(key);
       if (cached && cached.expiresAt - timing.now() >= refreshMarginMs) return cached.token;
       let pending = inFlight.get(key);
       if (!pending) {
-        pending = issue()
+        pending = issue(deadline)
           .then((fresh) => {
             cache.set(key, fresh);
             return fresh;
@@ -155,7 +188,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
           .finally(() => inFlight.delete(key));
         inFlight.set(key, pending);
       }
-      return (await pending).token;
+      // A caller joining a request started by another waits no longer than its own deadline.
+      return (await untilDeadline(pending, deadline, timing)).token;
     },
 
     invalidate(token) {

@@ -14,7 +14,8 @@ import { isJobType, type Job, type JobPage, type JobType, parseJob, parseJobPage
 
 /** Supplies IAM tokens; implemented by the token provider in `lib/auth`. */
 export interface TokenSource {
-  getToken(): Promise<string>;
+  /** A valid token, or a failure no later than `deadline` (epoch ms) when one is given. */
+  getToken(deadline?: number): Promise<string>;
   /** LakeFormation rejected `token` (401): forget it so the next `getToken` fetches a new one. */
   invalidate(token: string): void;
 }
@@ -126,7 +127,7 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     for (let refreshed = false; ; refreshed = true) {
       const remaining = deadline - timing.now();
       if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const token = await options.tokens.getToken();
+      const token = await options.tokens.getToken(deadline);
       const attemptTimeout = Math.min(timeoutMs, remaining);
       const response = await fetchText(
         fetchImpl,

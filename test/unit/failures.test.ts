@@ -41,6 +41,12 @@ describe('Function: classifyFailure()', () => {
       502,
     ],
     ['IAM down', new IamUnavailableError('down', 503), 'UPSTREAM_ERROR', 502],
+    [
+      'IAM not answering in time',
+      new IamUnavailableError('slow', undefined, { timedOut: true }),
+      'UPSTREAM_TIMEOUT',
+      504,
+    ],
     ['a bug', new TypeError('x is undefined'), 'INTERNAL', 500],
   ])('maps %s to %s (HTTP %i)', (_name, error, kind, httpStatus) => {
     expect(classifyFailure(error)).toMatchObject({ kind, httpStatus });

@@ -197,6 +197,45 @@ describe('Function: createTokenProvider()', () => {
     expect(fetch.calls).toHaveLength(2);
   });
 
+  it('gives up on a hanging IAM by the caller’s deadline, as a timeout', async () => {
+    const { provider } = setup([{ hang: true }, { hang: true }], { timing: {}, timeoutMs: 60_000 });
+    const started = Date.now();
+
+    const error = await provider.getToken(Date.now() + 150).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(IamUnavailableError);
+    expect((error as IamUnavailableError).timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('lets a caller joining a slow sign-in leave at its own deadline', async () => {
+    let release: (answer: Response) => void = () => {};
+    const fetch = Object.assign(
+      () =>
+        new Promise<Response>((resolve) => {
+          release = resolve;
+        }),
+      { calls: [] },
+    );
+    const provider = createTokenProvider({
+      iamEndpoint: IAM,
+      projectId: PROJECT,
+      credentials: loader(PASSWORD),
+      fetch,
+    });
+    const patient = provider.getToken();
+    const hurried = provider.getToken(Date.now() + 50);
+
+    await expect(hurried).rejects.toMatchObject({ name: 'IamUnavailableError', timedOut: true });
+    release(
+      new Response(JSON.stringify({ token: { expires_at: '2099-01-01T00:00:00Z' } }), {
+        status: 201,
+        headers: { 'X-Subject-Token': 'tok-late' },
+      }),
+    );
+    expect(await patient).toBe('tok-late');
+  });
+
   it('treats an answer without X-Subject-Token as IAM failing', async () => {
     const { provider } = setup([{ status: 201, body: { token: { expires_at: '2026-11-29T12:00:00Z' } } }]);
     await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
