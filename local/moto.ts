@@ -59,10 +59,10 @@ export async function startMoto({
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
-  const spawnError = await Promise.race([
-    once(child, 'spawn').then(() => undefined),
-    once(child, 'error').then(([error]) => error as NodeJS.ErrnoException),
-  ]);
+  const spawnError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+  });
   if (spawnError) {
     if (spawnError.code === 'ENOENT') {
       throw new MotoMissingError('moto_server is not installed: pip install "moto[server]==5.2.1"');

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedCurl } from '../../local/sign.js';
@@ -77,6 +80,32 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('npm start without moto_server', () => {
+  it('says so in one line, with how to install it, and exits non-zero', async () => {
+    // a PATH that holds node and nothing else
+    const bin = await mkdtemp(join(tmpdir(), 'no-moto-'));
+    await symlink(process.execPath, join(bin, 'node'));
+    const lonely = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+      env: { ...process.env, PATH: bin, HTTP_PORT: '0', EMULATOR_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    lonely.stdout?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    lonely.stderr?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    const [code] = await once(lonely, 'exit');
+    await rm(bin, { recursive: true, force: true });
+
+    expect(code).toBe(1);
+    expect(text.trim().split('\n')).toEqual([
+      'moto_server is not installed: pip install "moto[server]==5.2.1"',
+    ]);
+  });
 });
 
 describe('npm start (local/start.ts) as a child process', () => {
