@@ -23,6 +23,13 @@ try {
     console.error(error.message);
     process.exit(1);
   }
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    const { port: busy } = error as { port?: number };
+    console.error(
+      `port ${busy} is in use: set HTTP_PORT or EMULATOR_PORT to another port (0 picks a free one)`,
+    );
+    process.exit(1);
+  }
   throw error;
 }
 
