@@ -33,6 +33,18 @@ export function resetSecretsProvider(): void {
   secretsProvider = undefined;
 }
 
+/**
+ * Why a secret could not be read, safe to log: a failure to fetch it (access denied, not found, no
+ * network) with its message, but a failure to parse it by name only, since a JSON parse message
+ * quotes the text it choked on. No `cause` is kept, for the same reason.
+ */
+export function describeSecretError(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  if (error.name === 'TransformParameterError' || error instanceof SyntaxError)
+    return `${error.name} (not valid JSON)`;
+  return `${error.name}: ${error.message.slice(0, 300)}`;
+}
+
 function nonEmpty(data: Record<string, unknown>, key: string): string | undefined {
   const value = data[key];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -92,9 +104,8 @@ export function credentialsLoader(
       try {
         data = await provider().get(source.secretId, { maxAge: cacheSeconds, transform: 'json', forceFetch });
       } catch (error) {
-        // Only the error's name: a JSON parse message can quote the secret's text, and `cause` would carry it.
         throw new CredentialsConfigError(
-          `secret ${source.secretId} could not be read: ${(error as Error).name}`,
+          `secret ${source.secretId} could not be read: ${describeSecretError(error)}`,
         );
       }
       forceFetch = false;

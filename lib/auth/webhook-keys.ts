@@ -1,4 +1,4 @@
-import { getSecretsProvider, SECRET_CACHE_SECONDS } from './credentials.js';
+import { describeSecretError, getSecretsProvider, SECRET_CACHE_SECONDS } from './credentials.js';
 
 /** Caller keys from `WEBHOOK_SECRET_ID`: lists, so a key can be rotated without downtime. */
 export interface WebhookKeys {
@@ -45,8 +45,7 @@ export function webhookKeysLoader(
     try {
       data = await getSecretsProvider().get(secretId, { maxAge: cacheSeconds, transform: 'json' });
     } catch (error) {
-      // Only the name: a JSON parse message could quote the secret.
-      throw new WebhookKeysError(`secret ${secretId} could not be read: ${(error as Error).name}`);
+      throw new WebhookKeysError(`secret ${secretId} could not be read: ${describeSecretError(error)}`);
     }
     return parseWebhookKeys(secretId, data);
   };
