@@ -1,9 +1,20 @@
 import { credentialsLoader } from './auth/credentials.js';
 import { createTokenProvider } from './auth/token-provider.js';
 import type { Config } from './config.js';
+import type { FetchLike } from './http/fetch-text.js';
 import { createLakeFormationClient, type LakeFormationClient } from './lakeformation/client.js';
 
 let client: { config: Config; client: LakeFormationClient } | undefined;
+let transport: FetchLike | undefined;
+
+/**
+ * Replaces the HTTP transport of the IAM and LakeFormation calls (`undefined`: the default,
+ * `node:http`). For tests that must not touch a network, and tools that route calls elsewhere.
+ */
+export function setTransport(fetch: FetchLike | undefined): void {
+  transport = fetch;
+  client = undefined;
+}
 
 /**
  * The container's LakeFormation client for `config`, created on first use and reused by warm
@@ -15,6 +26,7 @@ export function getLakeFormationClient(config: Config): LakeFormationClient {
       iamEndpoint: config.iamEndpoint,
       projectId: config.projectId,
       credentials: credentialsLoader(config.credentials),
+      ...(transport && { fetch: transport }),
     });
     client = {
       config,
@@ -22,6 +34,7 @@ export function getLakeFormationClient(config: Config): LakeFormationClient {
         endpoint: config.lakeFormationEndpoint,
         projectId: config.projectId,
         tokens,
+        ...(transport && { fetch: transport }),
       }),
     };
   }

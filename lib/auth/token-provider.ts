@@ -1,4 +1,5 @@
 import { type FetchLike, fetchText } from '../http/fetch-text.js';
+import { nodeFetch } from '../http/node-fetch.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import type { TokenSource } from '../lakeformation/client.js';
 import { parseTimestamp } from '../lakeformation/job.js';
@@ -11,7 +12,7 @@ export interface TokenProviderOptions {
   /** The token is scoped to this project. */
   projectId: string;
   credentials: CredentialsLoader;
-  /** @default globalThis.fetch */
+  /** @default nodeFetch (node:http) */
   fetch?: FetchLike;
   /**
    * A token with less than this left is never handed out.
@@ -78,7 +79,7 @@ function untilDeadline<T>(promise: Promise<T>, deadline: number, timing: Timing)
 export function createTokenProvider(options: TokenProviderOptions): TokenSource {
   const iamEndpoint = options.iamEndpoint.replace(/\/+$/, '');
   const key = `${iamEndpoint}|${options.projectId}`;
-  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const fetchImpl: FetchLike = options.fetch ?? nodeFetch;
   const refreshMarginMs = options.refreshMarginMs ?? DEFAULT_REFRESH_MARGIN_MS;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };

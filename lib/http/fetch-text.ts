@@ -1,9 +1,19 @@
-/** The subset of `fetch` the clients use; inject a fake in unit tests. */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+/** What the clients read of a response; the global `Response` fits. */
+export interface ResponseLike {
+  status: number;
+  headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** The subset of `fetch` the clients use; the global `fetch` fits, and unit tests inject a fake. */
+export type FetchLike = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<ResponseLike>;
 
 export interface TextResponse {
   status: number;
-  headers: Headers;
+  headers: ResponseLike['headers'];
   text: string;
 }
 
@@ -19,7 +29,7 @@ export interface FetchFailures {
 export async function fetchText(
   fetchImpl: FetchLike,
   url: string,
-  init: RequestInit,
+  init: Parameters<FetchLike>[1],
   timeoutMs: number,
   failures: FetchFailures,
 ): Promise<TextResponse> {

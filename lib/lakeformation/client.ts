@@ -1,4 +1,5 @@
 import { type FetchLike, fetchText } from '../http/fetch-text.js';
+import { nodeFetch } from '../http/node-fetch.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import {
   DeadlineExceededError,
@@ -25,7 +26,7 @@ export interface LakeFormationClientOptions {
   endpoint: string;
   projectId: string;
   tokens: TokenSource;
-  /** @default globalThis.fetch */
+  /** @default nodeFetch (node:http) */
   fetch?: FetchLike;
   /**
    * Per-request timeout, body included.
@@ -87,7 +88,7 @@ export function retryDecision(error: unknown): { retry: boolean; minDelayMs?: nu
   return { retry: error instanceof LakeFormationTimeoutError || error instanceof LakeFormationNetworkError };
 }
 
-function retryAfter(headers: Headers): number | undefined {
+function retryAfter(headers: { get(name: string): string | null }): number | undefined {
   const raw = headers.get('retry-after');
   if (raw === null || !/^\d+$/.test(raw.trim())) return undefined;
   return Number(raw.trim());
@@ -107,7 +108,7 @@ function retryAfter(headers: Headers): number | undefined {
 export function createLakeFormationClient(options: LakeFormationClientOptions): LakeFormationClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const projectId = assertId('projectId', options.projectId);
-  const fetchImpl: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
+  const fetchImpl: FetchLike = options.fetch ?? nodeFetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
   const timing: Timing = { ...realTiming, ...options.timing };

@@ -9,6 +9,7 @@ import { processStopBatch } from '../../lib/bulk-stop.js';
 import { signature } from '../../lib/http/caller-auth.js';
 import { isValidId } from '../../lib/lakeformation/ids.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { setTransport } from '../../lib/runtime.js';
 import { fakeClient } from '../support/fake-client.js';
 import { httpEvent } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
@@ -55,7 +56,7 @@ beforeEach(() => {
     .on(GetSecretValueCommand)
     .resolves({ SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] }) });
   resetSecretsProvider();
-  vi.stubGlobal('fetch', upstream.fetch);
+  setTransport(upstream.fetch);
 });
 
 type Auth = 'bearer' | 'hmac' | 'bad-bearer' | 'bad-hmac' | 'stale-hmac' | 'none';

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { resetSecretsProvider } from '../../lib/auth/credentials.js';
 import { resetTokenCache } from '../../lib/auth/token-provider.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { setTransport } from '../../lib/runtime.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
@@ -53,7 +54,7 @@ beforeEach(() => {
     status: 200,
     body: { id: jobId, name: 'n', type: 'METADATA_MIGRATION', status: 'RUNNING' },
   });
-  vi.stubGlobal('fetch', upstream.fetch);
+  setTransport(upstream.fetch);
 });
 
 /** The bearer sample event, authenticated, for `jobId`. */

@@ -1,0 +1,98 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchText } from '../../lib/http/fetch-text.js';
+import { nodeFetch } from '../../lib/http/node-fetch.js';
+
+/** A server with one route per behaviour the transport must handle. */
+let server: Server;
+let base: string;
+const seen: { method?: string; body: string; headers: Record<string, unknown>; socket: number }[] = [];
+let sockets = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on('end', () => {
+      seen.push({
+        method: req.method,
+        body,
+        headers: req.headers,
+        socket: (req.socket as { id?: number }).id ?? 0,
+      });
+      if (req.url === '/ok') {
+        res.writeHead(201, { 'X-Subject-Token': 'abc', 'Content-Type': 'application/json' });
+        res.end('{"token":{"expires_at":"2099-01-01T00:00:00Z"}}');
+      } else if (req.url === '/stall') {
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('{"partial":');
+      } else if (req.url === '/cut') {
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('{"partial":');
+        setTimeout(() => req.socket.destroy(), 10);
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    (socket as { id?: number }).id = ++sockets;
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const failures = {
+  timeout: (ms: number) => new Error(`timeout ${ms}`),
+  network: (cause: unknown) => new Error(`network ${String(cause)}`),
+};
+
+describe('Function: nodeFetch()', () => {
+  it('sends method, headers and body, and returns status, headers and text', async () => {
+    const response = await nodeFetch(`${base}/ok`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': 't1' },
+      body: '{"a":1}',
+    });
+
+    expect(response.status).toBe(201);
+    expect(response.headers.get('X-Subject-Token')).toBe('abc');
+    expect(response.headers.get('missing')).toBeNull();
+    expect(JSON.parse(await response.text())).toEqual({ token: { expires_at: '2099-01-01T00:00:00Z' } });
+    expect(seen.at(-1)).toMatchObject({
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'x-auth-token': 't1', 'content-length': '7' },
+    });
+  });
+
+  it('reuses the connection for the next request (keep-alive)', async () => {
+    await nodeFetch(`${base}/ok`, { method: 'GET', headers: {} });
+    await nodeFetch(`${base}/ok`, { method: 'GET', headers: {} });
+    expect(seen.at(-1)?.socket).toBe(seen.at(-2)?.socket);
+  });
+
+  it('times out a body that stalls half-way, through fetchText', async () => {
+    await expect(
+      fetchText(nodeFetch, `${base}/stall`, { method: 'GET', headers: {} }, 100, failures),
+    ).rejects.toThrow('timeout 100');
+  });
+
+  it('fails a response whose connection is cut before the end', async () => {
+    await expect(
+      fetchText(nodeFetch, `${base}/cut`, { method: 'GET', headers: {} }, 5_000, failures),
+    ).rejects.toThrow(/^network/);
+  });
+
+  it('fails to connect to a closed port as a network error', async () => {
+    await expect(
+      fetchText(nodeFetch, 'http://127.0.0.1:1/x', { method: 'GET', headers: {} }, 5_000, failures),
+    ).rejects.toThrow(/^network .*ECONNREFUSED/);
+  });
+});
