@@ -126,9 +126,11 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
   /** One request with the current token; a 401 gets one fresh token and one more try. */
   async function exchange(operation: string, method: string, url: string, deadline: number) {
     for (let refreshed = false; ; refreshed = true) {
+      if (deadline - timing.now() < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
+      const token = await options.tokens.getToken(deadline);
+      // measured after the token, which may have taken an IAM call
       const remaining = deadline - timing.now();
       if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const token = await options.tokens.getToken(deadline);
       const attemptTimeout = Math.min(timeoutMs, remaining);
       const response = await fetchText(
         fetchImpl,

@@ -303,6 +303,30 @@ describe('Function: createLakeFormationClient()', () => {
     });
   });
 
+  it('counts the time spent getting a token against the request timeout', async () => {
+    let now = 0;
+    const fetch = fakeFetch([{ hang: true }]);
+    const client = createLakeFormationClient({
+      endpoint: 'https://lakeformation.test',
+      projectId: PROJECT,
+      tokens: {
+        getToken: async () => {
+          now += 900; // an IAM sign-in that took 900 ms
+          return 'token';
+        },
+        invalidate: () => {},
+      },
+      fetch,
+      retry: { maxAttempts: 1 },
+      timing: { now: () => now },
+    });
+
+    const error = await client.stopJob(REF, { deadline: 1_000 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(LakeFormationTimeoutError);
+    expect((error as LakeFormationTimeoutError).timeoutMs).toBe(100);
+  });
+
   describe('token refresh', () => {
     it('on 401 invalidates the token, fetches a new one and repeats the request once', async () => {
       const { client, fetch, tokens } = setup([
