@@ -14,6 +14,7 @@ import { fakeClient } from '../support/fake-client.js';
 import { httpEvent } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
+import { stubOfflineEnv } from '../support/offline-env.js';
 import { upstreamFetch } from '../support/upstream-fetch.js';
 
 /**
@@ -34,15 +35,12 @@ const upstream = upstreamFetch();
 let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
 beforeAll(async () => {
-  vi.stubEnv('LAKEFORMATION_ENDPOINT', 'https://lakeformation.fuzz');
-  vi.stubEnv('HUAWEICLOUD_IAM_ENDPOINT', 'https://iam.fuzz');
-  vi.stubEnv('LAKEFORMATION_PROJECT_ID', '0a1b2c3d4e5f60718293a4b5c6d7e8f9');
-  vi.stubEnv('LAKEFORMATION_INSTANCE_ID', INSTANCE);
-  vi.stubEnv('LAKEFORMATION_ALLOWED_INSTANCE_IDS', OTHER);
-  vi.stubEnv('HUAWEICLOUD_USER_NAME', 'fuzz');
-  vi.stubEnv('HUAWEICLOUD_PASSWORD', 'fuzz-password');
-  vi.stubEnv('HUAWEICLOUD_DOMAIN_NAME', 'fuzz');
-  vi.stubEnv('WEBHOOK_SECRET_ID', 'fuzz-keys');
+  stubOfflineEnv({
+    instanceId: INSTANCE,
+    allowedInstanceIds: OTHER,
+    password: 'fuzz-password',
+    extra: { WEBHOOK_SECRET_ID: 'fuzz-keys' },
+  });
   ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
 });
 

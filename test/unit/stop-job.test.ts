@@ -8,6 +8,7 @@ import { setTransport } from '../../lib/runtime.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
+import { stubOfflineEnv } from '../support/offline-env.js';
 import { upstreamFetch } from '../support/upstream-fetch.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
@@ -25,15 +26,12 @@ const upstream = upstreamFetch();
 let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
 beforeAll(async () => {
-  vi.stubEnv('LAKEFORMATION_ENDPOINT', 'https://lakeformation.test');
-  vi.stubEnv('HUAWEICLOUD_IAM_ENDPOINT', 'https://iam.test');
-  vi.stubEnv('LAKEFORMATION_PROJECT_ID', PROJECT);
-  vi.stubEnv('LAKEFORMATION_INSTANCE_ID', INSTANCE);
-  vi.stubEnv('LAKEFORMATION_ALLOWED_INSTANCE_IDS', OTHER);
-  vi.stubEnv('HUAWEICLOUD_USER_NAME', 'stopper');
-  vi.stubEnv('HUAWEICLOUD_PASSWORD', 'unit-password');
-  vi.stubEnv('HUAWEICLOUD_DOMAIN_NAME', 'acme');
-  vi.stubEnv('WEBHOOK_SECRET_ID', 'webhook-keys');
+  stubOfflineEnv({
+    instanceId: INSTANCE,
+    allowedInstanceIds: OTHER,
+    password: 'unit-password',
+    extra: { WEBHOOK_SECRET_ID: 'webhook-keys' },
+  });
   ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
 });
 
