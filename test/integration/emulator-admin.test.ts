@@ -23,19 +23,24 @@ async function admin(method: string, path: string, body?: unknown) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-async function token(): Promise<string> {
-  const response = await fetch(`${emulator.url}/v3/auth/tokens`, {
+/** `POST /v3/auth/tokens` with the documented password body. */
+function signIn(password = USER.password): Promise<Response> {
+  return fetch(`${emulator.url}/v3/auth/tokens`, {
     method: 'POST',
     body: JSON.stringify({
       auth: {
         identity: {
           methods: ['password'],
-          password: { user: { name: USER.name, password: USER.password, domain: { name: USER.domain } } },
+          password: { user: { name: USER.name, password, domain: { name: USER.domain } } },
         },
         scope: { project: { id: PROJECT } },
       },
     }),
   });
+}
+
+async function token(): Promise<string> {
+  const response = await signIn();
   expect(response.status).toBe(201);
   return response.headers.get('x-subject-token') ?? '';
 }
@@ -55,18 +60,7 @@ describe('emulator API and admin API over HTTP', () => {
   });
 
   it('refuses wrong IAM credentials with 401', async () => {
-    const response = await fetch(`${emulator.url}/v3/auth/tokens`, {
-      method: 'POST',
-      body: JSON.stringify({
-        auth: {
-          identity: {
-            methods: ['password'],
-            password: { user: { name: USER.name, password: 'wrong', domain: { name: USER.domain } } },
-          },
-          scope: { project: { id: PROJECT } },
-        },
-      }),
-    });
+    const response = await signIn('wrong');
     expect(response.status).toBe(401);
   });
 
