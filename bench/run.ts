@@ -3,8 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { type BuildOptions, build } from 'esbuild';
-import { load } from 'js-yaml';
+import { buildBundles, FUNCTION_SOURCES } from '../local/bundle.js';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
 import { startMoto } from '../local/moto.js';
 
@@ -20,12 +19,7 @@ const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const USER = { name: 'bench', password: 'bench-password', domain: 'bench-domain' };
 const HMAC_KEY = 'bench-hmac-key';
-const FUNCTIONS = {
-  stopJob: 'functions/stop-job.ts',
-  bulkStop: 'functions/bulk-stop.ts',
-  stopStaleJobs: 'functions/stop-stale-jobs.ts',
-};
-type FunctionName = keyof typeof FUNCTIONS;
+type FunctionName = keyof typeof FUNCTION_SOURCES;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -38,36 +32,6 @@ const percentile = (values: number[], p: number) => {
 };
 const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
 const log = (text: string) => process.stdout.write(`${text}\n`);
-
-/** Bundles exactly as serverless.yml's custom.esbuild says, plus the middy + logger baseline. */
-async function bundle(): Promise<Record<string, { file: string; bytes: number }>> {
-  // Only the `custom:` block: the rest holds CloudFormation tags (!Ref, …) that plain YAML does not know.
-  const text = await readFile('serverless.yml', 'utf8');
-  const custom = /^custom:\n(?:(?: .*)?\n)+/m.exec(text)?.[0] ?? '';
-  const config = load(custom) as { custom: { esbuild: Record<string, unknown> } };
-  const { outputFileExtension, exclude, ...esbuild } = config.custom.esbuild;
-  const entries = { ...FUNCTIONS, baseline: 'bench/baseline.ts' };
-  const result = await build({
-    ...(esbuild as BuildOptions),
-    sourcemap: false,
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [name, file])),
-    outdir: OUT.pathname,
-    outExtension: { '.js': String(outputFileExtension ?? '.mjs') },
-    external: (exclude as string[] | undefined) ?? [],
-    metafile: true,
-    logLevel: 'warning',
-  });
-  const bundles: Record<string, { file: string; bytes: number }> = {};
-  for (const [file, output] of Object.entries(result.metafile.outputs)) {
-    const name =
-      file
-        .split('/')
-        .pop()
-        ?.replace(/\.mjs$/, '') ?? file;
-    bundles[name] = { file: new URL(`./${name}.mjs`, OUT).pathname, bytes: output.bytes };
-  }
-  return bundles;
-}
 
 interface Run {
   ms: number;
@@ -182,7 +146,7 @@ async function coldStarts(
   env: Record<string, string>,
 ) {
   const worker = new URL('./workers/cold.mjs', import.meta.url).pathname;
-  const targets = ['bare', 'baseline', ...Object.keys(FUNCTIONS)] as const;
+  const targets = ['bare', 'baseline', ...Object.keys(FUNCTION_SOURCES)] as const;
   const init: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const invoke: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
@@ -221,8 +185,8 @@ async function coldStarts(
           {
             initMs: round(initMs),
             initPlusInvokeMs: round(invokeMs),
-            initRatio: round(initMs / bare),
-            initPlusInvokeRatio: round(invokeMs / bare),
+            initRatio: round(initMs / bare, 3),
+            initPlusInvokeRatio: round(invokeMs / bare, 3),
             // inside the process: the bundle's import, and the first invocation alone
             importMs: round(median(phases[target]?.importMs ?? [])),
             firstInvocationMs: round(median(phases[target]?.invokeMs ?? [])),
@@ -236,7 +200,7 @@ async function coldStarts(
 async function main() {
   await mkdir(OUT, { recursive: true });
   log('bundling…');
-  const bundles = await bundle();
+  const bundles = await buildBundles(OUT.pathname, { ...FUNCTION_SOURCES, baseline: 'bench/baseline.ts' });
   const { moto, emulator, env } = await upstreams();
   const cleanup = async () => {
     await emulator.close();
@@ -295,9 +259,9 @@ async function main() {
         wallMs: round(run.wallMs),
         stopsPerSecond: round(stopsPerSecond),
         ideal,
-        ratio: round(stopsPerSecond / ideal),
+        ratio: round(stopsPerSecond / ideal, 3),
         bareFetchStopsPerSecond: round(bareStopsPerSecond),
-        bareFetchRatio: round(bareStopsPerSecond / ideal),
+        bareFetchRatio: round(bareStopsPerSecond / ideal, 3),
         // the function's own IAM call; the bare client's sign-in is not counted
         iamCalls: emulator.tokensIssued - tokensBefore - 1,
         failures: run.failures,
@@ -377,7 +341,7 @@ function markdown(r: Results): string {
   const rows: [string, string, string, boolean][] = [];
   const check = (what: string, value: number, target: string, ok: boolean, unit = '') =>
     rows.push([what, `${value}${unit}`, target, ok]);
-  for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
+  for (const name of Object.keys(FUNCTION_SOURCES) as FunctionName[]) {
     const bytes = r.bundles[name]?.kib ?? 0;
     check(`${name}: bundle`, bytes, '≤ 350 KiB', bytes <= 350, ' KiB');
     const cold = r.coldStart[name] as {
