@@ -60,6 +60,11 @@ Stop one through the queue:
 
 ${queueCurl}
 
+or any number of them with the enqueue command (ids as arguments, or --file):
+
+  AWS_ENDPOINT_URL=${stack.moto.url} AWS_REGION=${process.env.AWS_REGION} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
+    npm run enqueue -- --queue-url ${stack.queueUrl} --reason 'sent by hand' ${byName('adhoc_table_discovery')}
+
 Demo jobs:
 ${jobs.map((job) => `  ${job.id}  ${job.status.padEnd(18)} ${job.name}`).join('\n')}
 
