@@ -6,7 +6,7 @@ import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
 import { logger } from './logger.js';
 import { metrics } from './metrics.js';
 import { type StopOutcome, stopWithOutcome } from './stop.js';
-import { parseStopMessage, type StopMessage } from './stop-message.js';
+import { INVALID_MESSAGE_CODES, parseStopMessage, type StopMessage } from './stop-message.js';
 import { sendBatches } from './stop-queue.js';
 
 export interface BulkStopOptions {
@@ -44,9 +44,17 @@ export interface MessageReport {
   errorMessage?: string;
 }
 
+/** Every `errorCode` a message sent to the DLQ by this function can carry (docs/runbook.md explains each). */
+export const DEAD_LETTER_CODES = [
+  ...INVALID_MESSAGE_CODES,
+  'INSTANCE_NOT_ALLOWED',
+  'JOB_NOT_STOPPABLE',
+] as const;
+export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
+
 interface DeadLetter {
   record: SQSRecord;
-  errorCode: string;
+  errorCode: DeadLetterCode;
   errorMessage: string;
 }
 
@@ -106,7 +114,7 @@ export async function processStopBatch(
 
   const deadLetter = (
     record: SQSRecord,
-    errorCode: string,
+    errorCode: DeadLetterCode,
     errorMessage: string,
     report: Partial<MessageReport> = {},
   ) => {

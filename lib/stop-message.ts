@@ -15,7 +15,8 @@ export const MAX_SOURCE_LENGTH = 64;
 const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source']);
 
 /** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
-export type InvalidMessageCode = 'INVALID_JSON' | 'INVALID_MESSAGE' | 'INVALID_ID';
+export const INVALID_MESSAGE_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'INVALID_ID'] as const;
+export type InvalidMessageCode = (typeof INVALID_MESSAGE_CODES)[number];
 
 export type MessageCheck =
   | { ok: true; message: StopMessage }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_CODES } from '../../lib/bulk-stop.js';
 import { PROBLEMS } from '../../lib/http/problem.js';
 
 const openapi = load(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as {
@@ -21,5 +22,19 @@ describe('docs/openapi.yaml', () => {
       const documented = Object.keys(openapi.paths[path]?.post.responses ?? {});
       expect(documented).toEqual(expect.arrayContaining([...statuses, '200', '202']));
     }
+  });
+});
+
+describe('docs/runbook.md', () => {
+  it('says what to do for every errorCode a dead-lettered message can carry', () => {
+    const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
+    // the first cell of each row of the DLQ triage table
+    const triaged = new Set(
+      runbook
+        .split('\n')
+        .filter((line) => line.startsWith('| `'))
+        .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((match) => match[1])),
+    );
+    expect(DEAD_LETTER_CODES.filter((code) => !triaged.has(code))).toEqual([]);
   });
 });
