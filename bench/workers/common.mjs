@@ -25,7 +25,11 @@ export function peakRssMiB() {
   return process.resourceUsage().maxRSS / 1024;
 }
 
-/** Written to a file: stdout is a pipe full of log lines that `process.exit` may cut short. */
+/**
+ * Written to `BENCH_RESULT_FILE`: stdout is a pipe full of log lines that `process.exit` may cut short.
+ * Runs timed from outside only (INIT, warm-ups) set no file and report nothing.
+ */
 export function report(result) {
-  writeFileSync(process.env.BENCH_RESULT_FILE ?? 'bench-result.json', JSON.stringify(result));
+  const file = process.env.BENCH_RESULT_FILE;
+  if (file) writeFileSync(file, JSON.stringify(result));
 }
