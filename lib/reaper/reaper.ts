@@ -105,6 +105,7 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
     }));
     failedCount = failed.length;
     summary.enqueued = messages.length - failed.length;
+    const notSent = new Set(failed.map(({ item }) => item));
     for (const { item, code, message } of failed) {
       logger.error('stop could not be enqueued', {
         jobId: item.jobId,
@@ -113,7 +114,9 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
         detail: message,
       });
     }
-    for (const candidate of described) logger.info('stale job enqueued for stop', candidate);
+    described.forEach((candidate, index) => {
+      if (!notSent.has(messages[index] as StopMessage)) logger.info('stale job enqueued for stop', candidate);
+    });
   }
 
   metrics.addMetric('JobsScanned', MetricUnit.Count, summary.scanned);
