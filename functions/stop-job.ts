@@ -1,3 +1,4 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
@@ -5,6 +6,7 @@ import { webhookKeysLoader } from '../lib/auth/webhook-keys.js';
 import { getConfig } from '../lib/config.js';
 import { stopResultResponse } from '../lib/http/responses.js';
 import { logger } from '../lib/logger.js';
+import { countOutcome, metrics } from '../lib/metrics.js';
 import { failureMapping } from '../lib/middleware/failures.js';
 import {
   callerAuthentication,
@@ -26,11 +28,13 @@ export async function stopJob(event: StopJobEvent, context: Context): Promise<AP
   const { instanceId, jobId, reason } = event.stopRequest;
   const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline });
   logger.info('stop outcome', { ...result, source: 'webhook', caller: event.caller?.method, reason });
+  countOutcome(result.outcome);
   return stopResultResponse(result);
 }
 
 export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJob)
   .use(logging<StopJobEvent>({ correlationId: (event) => event.requestContext?.requestId }))
+  .use(logMetrics(metrics))
   .use(problemResponses())
   .use(httpHeaderNormalizer())
   .use(requestBody())

@@ -4,7 +4,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure } from './failures.js';
 import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
 import { logger } from './logger.js';
-import { metrics } from './metrics.js';
+import { countOutcome, metrics } from './metrics.js';
 import { type StopOutcome, stopWithOutcome } from './stop.js';
 import { INVALID_MESSAGE_CODES, parseStopMessage, type StopMessage } from './stop-message.js';
 import { sendBatches } from './stop-queue.js';
@@ -63,13 +63,6 @@ interface JobGroup {
   /** Every message of the batch naming this job: one LakeFormation call serves them all. */
   items: { record: SQSRecord; message: StopMessage }[];
 }
-
-const METRIC_OF: Record<StopOutcome, string> = {
-  STOP_REQUESTED: 'StopRequested',
-  NOT_RUNNING: 'NotRunning',
-  NOT_FOUND: 'NotFound',
-  NOT_STOPPABLE: 'NotStoppable',
-};
 
 /** SQS caps a message attribute value at 256 KiB; a reason needs far less. */
 const MAX_ATTRIBUTE_LENGTH = 1024;
@@ -274,7 +267,7 @@ function logReport(report: MessageReport): void {
     logger.warn('message will be retried', line);
     metrics.addMetric('RetryableFailure', MetricUnit.Count, 1);
   }
-  if (report.outcome) metrics.addMetric(METRIC_OF[report.outcome], MetricUnit.Count, 1);
+  if (report.outcome) countOutcome(report.outcome);
 }
 
 function logSummary(reports: MessageReport[]): void {

@@ -1,4 +1,17 @@
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { StopOutcome } from './stop.js';
 
 /** The one metrics instance of the process (CloudWatch EMF on stdout). */
 export const metrics = new Metrics({ namespace: 'LfJobStopper', serviceName: 'lf-job-stopper' });
+
+const METRIC_OF: Record<StopOutcome, string> = {
+  STOP_REQUESTED: 'StopRequested',
+  NOT_RUNNING: 'NotRunning',
+  NOT_FOUND: 'NotFound',
+  NOT_STOPPABLE: 'NotStoppable',
+};
+
+/** Counts one stop outcome, under the same metric whichever entry point reached it. */
+export function countOutcome(outcome: StopOutcome): void {
+  metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, 1);
+}

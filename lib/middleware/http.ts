@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import type { WebhookKeys } from '../auth/webhook-keys.js';
@@ -7,6 +8,7 @@ import { ProblemError, problemResponse } from '../http/problem.js';
 import { failureResponse } from '../http/responses.js';
 import { isValidId } from '../lakeformation/ids.js';
 import { logger } from '../logger.js';
+import { metrics } from '../metrics.js';
 import { StopFailedError } from './failures.js';
 
 /** What the request-phase middlewares add to the API Gateway event. */
@@ -156,6 +158,7 @@ export function problemResponses(): HttpMiddleware {
       const error = request.error;
       if (error instanceof ProblemError) {
         logger.info('request rejected', { code: error.code, detail: error.detail });
+        metrics.addMetric('RequestRejected', MetricUnit.Count, 1);
         request.response = problemResponse(error.code, error.detail, error.options);
         return;
       }
@@ -163,6 +166,11 @@ export function problemResponses(): HttpMiddleware {
       if (!(error instanceof StopFailedError)) {
         logger.error('request failed', { failure: failure.kind, error: error ?? undefined });
       }
+      metrics.addMetric(
+        failure.kind === 'INTERNAL' ? 'InternalError' : 'RetryableFailure',
+        MetricUnit.Count,
+        1,
+      );
       request.response = failureResponse(failure);
     },
   };

@@ -31,3 +31,21 @@ export function captureLogs() {
     },
   };
 }
+
+/**
+ * The metrics published as CloudWatch EMF among `lines`, summed by name (a metric added n times in one
+ * publication arrives as an array of n values).
+ */
+export function emfTotals(lines: Record<string, unknown>[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const line of lines) {
+    const aws = line._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
+    for (const directive of aws?.CloudWatchMetrics ?? []) {
+      for (const { Name } of directive.Metrics) {
+        const values = ([] as unknown[]).concat(line[Name]);
+        totals[Name] = (totals[Name] ?? 0) + values.reduce((sum: number, value) => sum + Number(value), 0);
+      }
+    }
+  }
+  return totals;
+}

@@ -5,8 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type BulkStopOptions, processStopBatch } from '../../lib/bulk-stop.js';
 import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
+import { metrics } from '../../lib/metrics.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
-import { captureLogs } from '../support/logs.js';
+import { captureLogs, emfTotals } from '../support/logs.js';
 
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
@@ -301,6 +302,43 @@ describe('Function: processStopBatch()', () => {
         retry: 1,
         STOP_REQUESTED: 1,
       });
+    });
+  });
+
+  it('counts every message once in the EMF metrics: outcome, dead-lettered or retried', async () => {
+    const client = fakeClient({
+      stop: (jobId) =>
+        jobId === 'job-timeout'
+          ? new LakeFormationTimeoutError('stopJob', 100)
+          : jobId === 'job-frozen'
+            ? httpError(409)
+            : jobId === 'job-done'
+              ? httpError(400)
+              : 'accept',
+      jobs: { 'job-frozen': { status: 'FROZEN_RELEASABLE' }, 'job-done': { status: 'SUCCESS' } },
+    });
+    metrics.clearMetrics(); // what earlier tests stored without a handler to publish it
+    const logs = captureLogs();
+
+    await processStopBatch(
+      records(
+        { jobId: 'job-a' },
+        { jobId: 'job-b' },
+        { jobId: 'job-done' },
+        { jobId: 'job-frozen' },
+        { jobId: 'job-timeout' },
+        'not json',
+      ),
+      options({ client }),
+    );
+    metrics.publishStoredMetrics();
+
+    expect(emfTotals(logs.lines)).toEqual({
+      StopRequested: 2,
+      NotRunning: 1,
+      NotStoppable: 1,
+      DeadLettered: 2,
+      RetryableFailure: 1,
     });
   });
 });

@@ -3,9 +3,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LakeFormationClient, ListJobsParams } from '../../lib/lakeformation/client.js';
 import type { Job } from '../../lib/lakeformation/job.js';
+import { metrics } from '../../lib/metrics.js';
 import { parsePolicy } from '../../lib/reaper/policy.js';
 import { EnqueueError, REAPER_SOURCE, runReaper } from '../../lib/reaper/reaper.js';
-import { captureLogs } from '../support/logs.js';
+import { captureLogs, emfTotals } from '../support/logs.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const QUEUE = 'http://127.0.0.1:1/123456789012/stop';
@@ -199,6 +200,52 @@ describe('Function: runReaper()', () => {
       stale: 1,
       enqueued: 0,
     });
+  });
+
+  it('logs as enqueued only the stops that were sent', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [], Failed: [{ Id: '1', Code: 'KmsDenied', SenderFault: true }] });
+    const logs = captureLogs();
+    const { promise } = run([
+      { id: 'sent', minutes: 1000 },
+      { id: 'refused', minutes: 1000 },
+    ]);
+
+    await expect(promise).rejects.toBeInstanceOf(EnqueueError);
+    const about = (message: string) =>
+      logs.lines.filter((line) => line.message === message).map((line) => line.jobId);
+    expect(about('stale job enqueued for stop')).toEqual(['sent']);
+    expect(about('stop could not be enqueued')).toEqual(['refused']);
+  });
+
+  it.each([
+    [
+      'a run that enqueues',
+      {},
+      { JobsScanned: 3, StaleJobs: 2, StopsEnqueued: 2, ReaperCapped: 0, JobsUnreachable: 0 },
+    ],
+    [
+      'a capped run',
+      { maxStopsPerRun: 1 },
+      { JobsScanned: 3, StaleJobs: 2, StopsEnqueued: 0, ReaperCapped: 1, JobsUnreachable: 0 },
+    ],
+  ])('publishes the run figures as EMF metrics for %s', async (_name, policy, expected) => {
+    metrics.clearMetrics();
+    const logs = captureLogs();
+    const { promise } = run(
+      [
+        { id: 'a', minutes: 1000 },
+        { id: 'b', minutes: 500 },
+        { id: 'c', minutes: 5 },
+      ],
+      policy,
+    );
+
+    await promise;
+    metrics.publishStoredMetrics();
+
+    expect(emfTotals(logs.lines)).toEqual(expected);
   });
 
   it('logs jobs that have no time at all and does not stop them', async () => {

@@ -7,7 +7,7 @@ import type { StopJobEvent } from '../../lib/middleware/http.js';
 import { setTransport } from '../../lib/runtime.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
-import { registerSecret } from '../support/logs.js';
+import { captureLogs, emfTotals, registerSecret } from '../support/logs.js';
 import { stubOfflineEnv } from '../support/offline-env.js';
 import { upstreamFetch } from '../support/upstream-fetch.js';
 
@@ -382,6 +382,55 @@ describe('Function: stop-job handler', () => {
 
       expectProblem(response, 500, 'INTERNAL_ERROR');
       expect(upstream.calls).toHaveLength(0);
+    });
+  });
+
+  describe('metrics', () => {
+    const notRunning = () => {
+      upstream.onStop = { status: 400, body: { error_code: 'common.01000001', error_msg: 'x' } };
+      upstream.onGet = (jobId: string) => ({ status: 200, body: { id: jobId, status: 'STOPPED' } });
+    };
+    it.each([
+      ['an accepted stop', () => {}, request, { StopRequested: 1 }],
+      ['a job that is not running', notRunning, request, { NotRunning: 1 }],
+      [
+        'an unknown job',
+        () => {
+          upstream.onStop = { status: 404, body: { error_code: 'common.01000001', error_msg: 'not found' } };
+        },
+        request,
+        { NotFound: 1 },
+      ],
+      [
+        'an unauthenticated request',
+        () => {},
+        () => forJob(httpEvent('http-stop-job-unsigned'), JOB),
+        { RequestRejected: 1 },
+      ],
+      [
+        'LakeFormation failing',
+        () => {
+          upstream.onStop = { network: 'ECONNREFUSED' };
+        },
+        request,
+        { RetryableFailure: 1 },
+      ],
+      [
+        'unreadable caller keys',
+        () => {
+          secretsManager.reset();
+          secretsManager.on(GetSecretValueCommand).rejects(new Error('boom'));
+        },
+        request,
+        { InternalError: 1 },
+      ],
+    ] as const)('publishes one EMF count for %s', async (_name, arrange, event, expected) => {
+      arrange();
+      const logs = captureLogs();
+
+      await invoke(event());
+
+      expect(emfTotals(logs.lines)).toEqual(expected);
     });
   });
 });
