@@ -86,14 +86,20 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('alarms on DLQ depth and on the reaper cap', () => {
+  it('alarms on DLQ depth, the reaper cap and webhook 5xx answers', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }),
         expect.objectContaining({ Namespace: 'LfJobStopper', MetricName: 'ReaperCapped' }),
+        expect.objectContaining({
+          Namespace: 'AWS/ApiGateway',
+          MetricName: '5xx',
+          Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
+        }),
       ]),
     );
+    expect(resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
   });
 
   it('grants no action on "*" resources, and each function only what it uses', () => {
