@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { buildBundles, FUNCTION_SOURCES } from '../local/bundle.js';
+import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
 import { startMoto } from '../local/moto.js';
 
@@ -121,6 +121,8 @@ async function upstreams() {
     STOP_QUEUE_URL: queueUrl,
     STOP_DLQ_URL: dlqUrl,
     STALE_JOB_POLICY: '{"dryRun": true}',
+    // every function process runs with the NODE_OPTIONS serverless.yml deploys
+    NODE_OPTIONS: await deployedNodeOptions(),
     BENCH_HMAC_KEY: HMAC_KEY,
     POWERTOOLS_SERVICE_NAME: 'lf-job-stopper',
   };
@@ -151,7 +153,10 @@ async function coldStarts(
   const invoke: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
   const resultFile = new URL('./cold-result.json', OUT).pathname;
+  // For comparison: INIT with source-mapped stack traces (Node reads each bundle's map at load).
+  const withSourceMaps = { ...env, NODE_OPTIONS: '--enable-source-maps' };
   const phaseEnv = { ...env, BENCH_RESULT_FILE: resultFile };
+  const mapsInit: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const jobs = seedRunning(emulator, (RUNS + 1) * targets.length);
   // warm the upstreams and the OS file cache once
   for (const target of targets) {
@@ -163,6 +168,9 @@ async function coldStarts(
     for (const target of targets) {
       const file = target === 'bare' ? 'none' : (bundles[target]?.file ?? '');
       init[target]?.push((await runNode([worker, file, 'init', target], env)).ms);
+      if (target in FUNCTION_SOURCES) {
+        mapsInit[target]?.push((await runNode([worker, file, 'init', target], withSourceMaps)).ms);
+      }
       invoke[target]?.push((await runNode([worker, file, 'invoke', target, jobs.pop() ?? ''], phaseEnv)).ms);
       const measured = JSON.parse(await readFile(resultFile, 'utf8')) as {
         importMs: number;
@@ -187,6 +195,10 @@ async function coldStarts(
             initPlusInvokeMs: round(invokeMs),
             initRatio: round(initMs / bare, 3),
             initPlusInvokeRatio: round(invokeMs / bare, 3),
+            ...(target in FUNCTION_SOURCES && {
+              initWithSourceMapsMs: round(median(mapsInit[target] ?? [])),
+              initWithSourceMapsRatio: round(median(mapsInit[target] ?? []) / bare, 3),
+            }),
             // inside the process: the bundle's import, and the first invocation alone
             importMs: round(median(phases[target]?.importMs ?? [])),
             firstInvocationMs: round(median(phases[target]?.invokeMs ?? [])),
@@ -364,6 +376,15 @@ function markdown(r: Results): string {
       cold.initPlusInvokeRatio <= 2,
       '×',
     );
+  }
+  for (const name of Object.keys(FUNCTION_SOURCES) as FunctionName[]) {
+    const cold = r.coldStart[name] as { initWithSourceMapsMs: number; initWithSourceMapsRatio: number };
+    rows.push([
+      `${name}: INIT with NODE_OPTIONS=--enable-source-maps / bare node (${cold.initWithSourceMapsMs} ms)`,
+      `${cold.initWithSourceMapsRatio}×`,
+      'reported (not deployed by default)',
+      true,
+    ]);
   }
   const base = r.coldStart.baseline as { initRatio: number; initPlusInvokeRatio: number };
   rows.push([`baseline (middy + logger): INIT / bare node`, `${base.initRatio}×`, 'reference', true]);

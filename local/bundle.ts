@@ -12,23 +12,35 @@ export const FUNCTION_SOURCES = {
 const ROOT = new URL('../', import.meta.url);
 
 /**
+ * One top-level block of serverless.yml (`custom`, `params`), parsed on its own: the file as a whole
+ * holds CloudFormation tags (!Ref, …) that plain YAML does not know.
+ */
+async function serverlessBlock<T>(name: string): Promise<T> {
+  const text = await readFile(new URL('serverless.yml', ROOT), 'utf8');
+  const block = new RegExp(`^${name}:\\n(?:(?: .*)?\\n)+`, 'm').exec(text)?.[0] ?? '';
+  return (load(block) as Record<string, T>)[name] as T;
+}
+
+/** The `NODE_OPTIONS` the functions are deployed with by default (`params.default.nodeOptions`). */
+export async function deployedNodeOptions(): Promise<string> {
+  const params = await serverlessBlock<{ default?: { nodeOptions?: string } }>('params');
+  return params.default?.nodeOptions ?? '';
+}
+
+/**
  * Bundles `entries` (name → source file) into `outdir` with exactly the `custom.esbuild` options of
- * serverless.yml, as `serverless package` does, without source maps. Returns each bundle's path and size.
+ * serverless.yml, as `serverless package` does. Returns each bundle's path and size.
  */
 export async function buildBundles(
   outdir: string,
   entries: Record<string, string> = FUNCTION_SOURCES,
 ): Promise<Record<string, { file: string; bytes: number }>> {
-  // Only the `custom:` block: the rest holds CloudFormation tags (!Ref, …) that plain YAML does not know.
-  const text = await readFile(new URL('serverless.yml', ROOT), 'utf8');
-  const custom = /^custom:\n(?:(?: .*)?\n)+/m.exec(text)?.[0] ?? '';
-  const config = load(custom) as { custom: { esbuild: Record<string, unknown> } };
-  const { outputFileExtension, exclude, ...esbuild } = config.custom.esbuild;
+  const custom = await serverlessBlock<{ esbuild: Record<string, unknown> }>('custom');
+  const { outputFileExtension, exclude, ...esbuild } = custom.esbuild;
   const extension = String(outputFileExtension ?? '.mjs');
   const result = await build({
     ...(esbuild as BuildOptions),
     absWorkingDir: ROOT.pathname,
-    sourcemap: false,
     entryPoints: entries,
     outdir,
     outExtension: { '.js': extension },
@@ -38,6 +50,7 @@ export async function buildBundles(
   });
   const bundles: Record<string, { file: string; bytes: number }> = {};
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
+    if (!file.endsWith(extension)) continue; // source maps
     const name = file.split('/').pop()?.slice(0, -extension.length) ?? file;
     bundles[name] = { file: `${outdir.replace(/\/$/, '')}/${name}${extension}`, bytes: output.bytes };
   }
