@@ -1,25 +1,20 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetSecretsProvider } from '../../lib/auth/credentials.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { processStopBatch } from '../../lib/bulk-stop.js';
 import { signature } from '../../lib/http/caller-auth.js';
 import { isValidId } from '../../lib/lakeformation/ids.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
-import { setTransport } from '../../lib/runtime.js';
 import { fakeClient } from '../support/fake-client.js';
 import { httpEvent } from '../support/http.js';
-import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
-import { stubOfflineEnv } from '../support/offline-env.js';
-import { upstreamFetch } from '../support/upstream-fetch.js';
+import { offlineStopJob } from '../support/stop-job-offline.js';
 
 /**
- * Property-based fuzzing of both entry points that take outside input. Runs: FUZZ_RUNS (default 300
- * per property; `npm run test:reliability -- --full` style sizes are set through the environment).
+ * Property-based fuzzing of both entry points that take outside input. Runs per property: FUZZ_RUNS
+ * (default 300; `npm run test:soak` sets 2000).
  */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
@@ -30,31 +25,11 @@ registerSecret(HMAC_KEY, BEARER, 'fuzz-password');
 
 const inputsTried: Record<string, number> = {};
 
-const secretsManager = mockClient(SecretsManagerClient);
-const upstream = upstreamFetch();
-let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
-
-beforeAll(async () => {
-  stubOfflineEnv({
-    instanceId: INSTANCE,
-    allowedInstanceIds: OTHER,
-    password: 'fuzz-password',
-    extra: { WEBHOOK_SECRET_ID: 'fuzz-keys' },
-  });
-  ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
-});
-
-beforeEach(() => {
-  secretsManager.reset();
-  secretsManager
-    .on(GetSecretValueCommand)
-    .resolves({ SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] }) });
-  resetSecretsProvider();
-  setTransport(upstream.fetch);
+const { upstream, invoke } = offlineStopJob({
+  instanceId: INSTANCE,
+  allowedInstanceIds: OTHER,
+  password: 'fuzz-password',
+  keys: { hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] },
 });
 
 type Auth = 'bearer' | 'hmac' | 'bad-bearer' | 'bad-hmac' | 'stale-hmac' | 'none';
@@ -209,7 +184,7 @@ describe('fuzzing the HTTP function', () => {
       fc.asyncProperty(requestArb, async (input) => {
         upstream.calls.length = 0;
         inputsTried.http = (inputsTried.http ?? 0) + 1;
-        const response = (await handler(buildEvent(input), lambdaContext(20_000))) as {
+        const response = (await invoke(buildEvent(input))) as {
           statusCode: number;
           headers: Record<string, string>;
           body: string;

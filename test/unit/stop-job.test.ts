@@ -1,15 +1,10 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetSecretsProvider } from '../../lib/auth/credentials.js';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { resetTokenCache } from '../../lib/auth/token-provider.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
-import { setTransport } from '../../lib/runtime.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
-import { lambdaContext } from '../support/lambda.js';
 import { captureLogs, emfTotals, registerSecret } from '../support/logs.js';
-import { stubOfflineEnv } from '../support/offline-env.js';
-import { upstreamFetch } from '../support/upstream-fetch.js';
+import { offlineStopJob } from '../support/stop-job-offline.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
@@ -21,30 +16,18 @@ const KEYS = {
 };
 registerSecret(...KEYS.hmacKeys, ...KEYS.bearerTokens, 'unit-password', 'token-1', 'token-2');
 
-const secretsManager = mockClient(SecretsManagerClient);
-const upstream = upstreamFetch();
-let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
-
-beforeAll(async () => {
-  stubOfflineEnv({
-    instanceId: INSTANCE,
-    allowedInstanceIds: OTHER,
-    password: 'unit-password',
-    extra: { WEBHOOK_SECRET_ID: 'webhook-keys' },
-  });
-  ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
-});
-
-afterAll(() => {
-  vi.unstubAllEnvs();
+const {
+  secretsManager,
+  upstream,
+  invoke: invokeRaw,
+} = offlineStopJob({
+  instanceId: INSTANCE,
+  allowedInstanceIds: OTHER,
+  password: 'unit-password',
+  keys: KEYS,
 });
 
 beforeEach(() => {
-  secretsManager.reset();
-  secretsManager
-    .on(GetSecretValueCommand, { SecretId: 'webhook-keys' })
-    .resolves({ SecretString: JSON.stringify(KEYS) });
-  resetSecretsProvider();
   resetTokenCache();
   upstream.calls.length = 0;
   upstream.onStop = () => ({ status: 202 });
@@ -52,7 +35,6 @@ beforeEach(() => {
     status: 200,
     body: { id: jobId, name: 'n', type: 'METADATA_MIGRATION', status: 'RUNNING' },
   });
-  setTransport(upstream.fetch);
 });
 
 /** The bearer sample event, authenticated, for `jobId`. */
@@ -61,7 +43,7 @@ function request(jobId = JOB, instanceId?: string): StopJobEvent {
 }
 
 async function invoke(event: StopJobEvent, remainingMs = 20_000) {
-  return parse(await handler(event, lambdaContext(remainingMs)));
+  return parse(await invokeRaw(event, remainingMs));
 }
 
 function expectProblem(response: ReturnType<typeof parse>, status: number, code: string) {

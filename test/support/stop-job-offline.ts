@@ -1,0 +1,50 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import { resetSecretsProvider } from '../../lib/auth/credentials.js';
+import type { WebhookKeys } from '../../lib/auth/webhook-keys.js';
+import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { setTransport } from '../../lib/runtime.js';
+import { lambdaContext } from './lambda.js';
+import { stubOfflineEnv } from './offline-env.js';
+import { upstreamFetch } from './upstream-fetch.js';
+
+/**
+ * The HTTP function with no network, for the test file that calls this at its top: its environment
+ * stubbed, IAM and LakeFormation answered by `upstream`, and the caller keys `keys` read from a mocked
+ * Secrets Manager (reset before each test, with the secrets cache).
+ */
+export function offlineStopJob(options: {
+  instanceId: string;
+  allowedInstanceIds: string;
+  password: string;
+  keys: WebhookKeys;
+}) {
+  const secretId = 'webhook-keys';
+  const secretsManager = mockClient(SecretsManagerClient);
+  const upstream = upstreamFetch();
+  let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+  beforeAll(async () => {
+    stubOfflineEnv({ ...options, extra: { WEBHOOK_SECRET_ID: secretId } });
+    ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
+  });
+  afterAll(() => {
+    vi.unstubAllEnvs();
+  });
+  beforeEach(() => {
+    secretsManager.reset();
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: secretId })
+      .resolves({ SecretString: JSON.stringify(options.keys) });
+    resetSecretsProvider();
+    setTransport(upstream.fetch);
+  });
+
+  return {
+    secretsManager,
+    upstream,
+    /** One invocation with `remainingMs` left before the Lambda timeout. */
+    invoke: (event: StopJobEvent, remainingMs = 20_000) => handler(event, lambdaContext(remainingMs)),
+  };
+}
