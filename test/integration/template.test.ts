@@ -65,6 +65,14 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
+  it('gives the bulk function batches large enough to use every STOP_CONCURRENCY slot', () => {
+    const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
+    const environment = props('BulkStopLambdaFunction').Environment as { Variables: Record<string, string> };
+    const concurrency = Number(environment.Variables.STOP_CONCURRENCY);
+    expect(concurrency).toBeGreaterThan(0);
+    expect(Number(mapping?.[1].Properties.BatchSize)).toBeGreaterThanOrEqual(concurrency);
+  });
+
   it('redrives the stop queue to its DLQ after 5 receives, with a visibility timeout of at least 6 × the function timeout', () => {
     expect(props('StopQueue').RedrivePolicy).toEqual({
       deadLetterTargetArn: { 'Fn::GetAtt': ['StopDeadLetterQueue', 'Arn'] },
