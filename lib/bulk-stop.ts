@@ -214,7 +214,7 @@ export async function processStopBatch(
   for (const letter of deadLetters) logReport(reports.get(letter.record.messageId) as MessageReport);
 
   const ordered = records.map((record) => reports.get(record.messageId) as MessageReport);
-  logSummary(ordered);
+  reportBatch(ordered);
   return {
     response: {
       batchItemFailures: ordered
@@ -258,29 +258,34 @@ async function sendDeadLetters(
 function logReport(report: MessageReport): void {
   const { disposition, ...fields } = report;
   const line = { disposition, ...fields };
-  if (disposition === 'acknowledged') {
-    logger.info('message processed', line);
-  } else if (disposition === 'dead-lettered') {
-    logger.warn('message dead-lettered', line);
-    metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
-  } else {
-    logger.warn('message will be retried', line);
-    metrics.addMetric('RetryableFailure', MetricUnit.Count, 1);
-  }
-  if (report.outcome) countOutcome(report.outcome);
+  if (disposition === 'acknowledged') logger.info('message processed', line);
+  else if (disposition === 'dead-lettered') logger.warn('message dead-lettered', line);
+  else logger.warn('message will be retried', line);
 }
 
-function logSummary(reports: MessageReport[]): void {
-  const summary: Record<string, number> = {
-    messages: reports.length,
-    acknowledged: 0,
-    deadLettered: 0,
-    retry: 0,
-  };
-  const key = { acknowledged: 'acknowledged', 'dead-lettered': 'deadLettered', retry: 'retry' } as const;
+/**
+ * Logs the batch summary and records its metrics, one value per metric and batch: per-message
+ * values would make Powertools flush a line every 100 of them in a large batch.
+ */
+function reportBatch(reports: MessageReport[]): void {
+  const outcomes = new Map<StopOutcome, number>();
+  let deadLettered = 0;
+  let retry = 0;
   for (const report of reports) {
-    summary[key[report.disposition]] = (summary[key[report.disposition]] ?? 0) + 1;
-    if (report.outcome) summary[report.outcome] = (summary[report.outcome] ?? 0) + 1;
+    if (report.disposition === 'dead-lettered') deadLettered++;
+    if (report.disposition === 'retry') retry++;
+    if (report.outcome) outcomes.set(report.outcome, (outcomes.get(report.outcome) ?? 0) + 1);
   }
+  const acknowledged = reports.length - deadLettered - retry;
+  const summary = {
+    messages: reports.length,
+    acknowledged,
+    deadLettered,
+    retry,
+    ...Object.fromEntries(outcomes),
+  };
   logger.info('batch processed', { summary });
+  for (const [outcome, count] of outcomes) countOutcome(outcome, count);
+  if (deadLettered > 0) metrics.addMetric('DeadLettered', MetricUnit.Count, deadLettered);
+  if (retry > 0) metrics.addMetric('RetryableFailure', MetricUnit.Count, retry);
 }

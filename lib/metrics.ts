@@ -11,7 +11,7 @@ const METRIC_OF: Record<StopOutcome, string> = {
   NOT_STOPPABLE: 'NotStoppable',
 };
 
-/** Counts one stop outcome, under the same metric whichever entry point reached it. */
-export function countOutcome(outcome: StopOutcome): void {
-  metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, 1);
+/** Counts stop outcomes, under the same metric whichever entry point reached them. */
+export function countOutcome(outcome: StopOutcome, count = 1): void {
+  metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, count);
 }

@@ -341,4 +341,20 @@ describe('Function: processStopBatch()', () => {
       RetryableFailure: 1,
     });
   });
+
+  it('records a large batch as one value per metric, published in one EMF line', async () => {
+    metrics.clearMetrics();
+    const logs = captureLogs();
+    const jobs = Array.from({ length: 250 }, (_, i) => ({ jobId: `job-${i}` }));
+
+    await processStopBatch(
+      records(...jobs, 'not json'),
+      options({ client: fakeClient({ stop: () => 'accept' }) }),
+    );
+    metrics.publishStoredMetrics();
+
+    const emf = logs.lines.filter((line) => '_aws' in line);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({ StopRequested: 250, DeadLettered: 1 });
+  });
 });
