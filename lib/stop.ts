@@ -16,6 +16,18 @@ export interface StopResult {
 }
 
 /**
+ * Huawei documents two answers for a resource that does not exist: the `lf-jobs` pages show 404
+ * (`common.01000001`), the error-code table lists 400 `00000005` ("The resource was not found");
+ * runtime codes may carry a service prefix. Both mean the job is not there. A 404 from the API
+ * gateway itself (`APIG.0101`: no such API) is not about the job: the endpoint or path is wrong, and
+ * reporting NOT_FOUND for it would acknowledge every stop while none is made.
+ */
+function isMissingJob(error: LakeFormationHttpError): boolean {
+  if (error.status === 404) return !error.errorCode?.startsWith('APIG.');
+  return error.status === 400 && /(?:^|\.)00000005$/.test(error.errorCode ?? '');
+}
+
+/**
  * Stops a job and classifies what happened. A refused stop (400/409) is told apart by reading the
  * job, never by LakeFormation's error code, which the API does not document for this case.
  * Failures that are worth retrying (throttling, timeouts, 5xx, credentials) are thrown.
@@ -31,13 +43,13 @@ export async function stopWithOutcome(
     return { ...base, outcome: 'STOP_REQUESTED' };
   } catch (error) {
     if (!(error instanceof LakeFormationHttpError)) throw error;
-    if (error.status === 404) return { ...base, outcome: 'NOT_FOUND' };
+    if (error.status === 404 && isMissingJob(error)) return { ...base, outcome: 'NOT_FOUND' };
     if (error.status !== 400 && error.status !== 409) throw error;
     let status: string;
     try {
       status = (await client.getJob(ref, options)).status;
     } catch (readError) {
-      if (readError instanceof LakeFormationHttpError && readError.status === 404) {
+      if (readError instanceof LakeFormationHttpError && isMissingJob(readError)) {
         return { ...base, outcome: 'NOT_FOUND' };
       }
       throw readError;

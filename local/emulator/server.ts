@@ -34,6 +34,11 @@ export interface EmulatorSettings {
   stopNotRunning: 'refuse' | 'accept';
   /** UNDOCUMENTED: the refusal of a stop (not running, or FROZEN_*). */
   refusal: { status: number; error_code: string; error_msg: string };
+  /**
+   * CONTRADICTORY: a missing job (or unknown project/instance). The lf-jobs pages show 404
+   * `common.01000001`; the error-code table lists 400 `00000005` "The resource was not found".
+   */
+  missingJob: { status: number; error_code: string; error_msg: string };
 }
 
 export interface EmulatorOptions extends Partial<EmulatorSettings> {
@@ -79,6 +84,11 @@ const DEFAULTS: EmulatorSettings = {
     error_code: 'common.01000001',
     error_msg: 'job is not in a state that can be stopped (emulator: Huawei does not document this answer)',
   },
+  missingJob: {
+    status: 404,
+    error_code: 'common.01000001',
+    error_msg: 'response status exception, code: 404',
+  },
 };
 
 const NOT_RUNNING: ReadonlySet<string> = new Set([
@@ -102,7 +112,6 @@ const BODIES = {
     error_msg: message,
     title: 'Forbidden',
   }),
-  notFound: { error_code: 'common.01000001', error_msg: 'response status exception, code: 404' },
   timeout: { error_code: 'common.00000408', error_msg: 'timeout exception occurred' },
   throttled: {
     error_code: 'APIG.0308',
@@ -275,13 +284,14 @@ export class LakeFormationEmulator {
     if (issued.projectId !== projectId) {
       return this.reply(res, log, 403, BODIES.forbidden('X-Auth-Token is invalid in the request'));
     }
+    const { status: missingStatus, ...missingBody } = this.settings.missingJob;
     // UNDOCUMENTED: an unknown project or instance; we answer like a missing job.
     if (projectId !== this.projectId || !this.store.hasInstance(instanceId)) {
-      return this.reply(res, log, 404, BODIES.notFound);
+      return this.reply(res, log, missingStatus, missingBody);
     }
     if (jobId === undefined) return this.listJobs(instanceId, url.searchParams, res, log);
     const job = this.store.get(instanceId, jobId);
-    if (!job) return this.reply(res, log, 404, BODIES.notFound);
+    if (!job) return this.reply(res, log, missingStatus, missingBody);
     if (!stop) return this.reply(res, log, 200, this.render(job, 'show'));
     return this.stopJob(job, res, log);
   }

@@ -10,7 +10,10 @@ import { INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator, USER } from '../suppor
 let emulator: LakeFormationEmulator;
 let client: LakeFormationClient;
 
-function newClient(projectId = PROJECT, options: { timeoutMs?: number } = {}): LakeFormationClient {
+function newClient(
+  projectId = PROJECT,
+  options: { timeoutMs?: number; endpoint?: string } = {},
+): LakeFormationClient {
   const tokens = createTokenProvider({
     iamEndpoint: emulator.url,
     projectId,
@@ -49,6 +52,11 @@ beforeEach(() => {
     timestampPrecision: 'millis',
     stopNotRunning: 'refuse',
     latencyMs: 0,
+    missingJob: {
+      status: 404,
+      error_code: 'common.01000001',
+      error_msg: 'response status exception, code: 404',
+    },
   });
   client = newClient();
 });
@@ -289,6 +297,31 @@ describe('LakeFormation client against the emulator', () => {
       ['STOP_REQUESTED', undefined],
     ]);
     expect(emulator.tokensIssued).toBe(1);
+  });
+
+  it('reports NOT_FOUND for a missing job in either documented answer, 404 or 400 "resource not found"', async () => {
+    for (const missingJob of [
+      { status: 404, error_code: 'common.01000001', error_msg: 'response status exception, code: 404' },
+      { status: 400, error_code: '00000005', error_msg: 'The resource was not found.' },
+      { status: 400, error_code: 'lakeformation.00000005', error_msg: 'The resource was not found.' },
+    ]) {
+      emulator.update({ missingJob });
+      expect(await stopWithOutcome(client, { instanceId: INSTANCE, jobId: 'no-such-job' })).toEqual({
+        instanceId: INSTANCE,
+        jobId: 'no-such-job',
+        outcome: 'NOT_FOUND',
+      });
+    }
+  });
+
+  it('never reports NOT_FOUND when the endpoint is wrong and the gateway answers "no such API"', async () => {
+    const job = emulator.store.add(INSTANCE, { name: 'r', type: 'METADATA_MIGRATION', status: 'RUNNING' });
+    const misrouted = newClient(PROJECT, { endpoint: `${emulator.url}/wrong-prefix` });
+    await expect(stopWithOutcome(misrouted, { instanceId: INSTANCE, jobId: job.id })).rejects.toMatchObject({
+      status: 404,
+      errorCode: 'APIG.0101',
+    });
+    expect(emulator.store.get(INSTANCE, job.id)?.status).toBe('RUNNING');
   });
 
   it('gives the same outcomes whichever answer the emulator picks for stopping a finished job', async () => {

@@ -12,6 +12,8 @@ export function fakeClient(
   options: {
     stop?: Step | ((jobId: string) => Step | Promise<Step>);
     jobs?: Record<string, Partial<Job>>;
+    /** What `getJob` throws for a job not in `jobs`. @default 404 `common.01000001` */
+    missing?: Error;
   } = {},
 ) {
   const calls: {
@@ -34,7 +36,8 @@ export function fakeClient(
     async getJob(ref) {
       calls.push({ op: 'getJob', ...ref });
       const job = options.jobs?.[ref.jobId];
-      if (!job) throw new LakeFormationHttpError('getJob', 404, { errorCode: 'common.01000001' });
+      if (!job)
+        throw options.missing ?? new LakeFormationHttpError('getJob', 404, { errorCode: 'common.01000001' });
       return { id: ref.jobId, name: 'job', type: 'METADATA_MIGRATION', status: 'RUNNING', ...job };
     },
     async listJobs(params) {

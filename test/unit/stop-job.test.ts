@@ -98,6 +98,20 @@ describe('Function: stop-job handler', () => {
       expect(response.body).toMatchObject({ jobId: JOB, instanceId: INSTANCE, outcome: 'NOT_FOUND' });
     });
 
+    it('answers 404 JOB_NOT_FOUND when LakeFormation says 400 "resource not found" to the stop and the read', async () => {
+      const missing = {
+        status: 400,
+        body: { error_code: '00000005', error_msg: 'The resource was not found.' },
+      };
+      upstream.onStop = missing;
+      upstream.onGet = () => missing;
+
+      const response = await invoke(request());
+
+      expectProblem(response, 404, 'JOB_NOT_FOUND');
+      expect(response.body).toMatchObject({ outcome: 'NOT_FOUND' });
+    });
+
     it('answers 409 JOB_NOT_STOPPABLE when LakeFormation refuses to stop a frozen job', async () => {
       upstream.onStop = { status: 409, body: { error_code: 'LF.0001', error_msg: 'frozen' } };
       upstream.onGet = (jobId) => ({ status: 200, body: { id: jobId, status: 'FROZEN_UNRELEASABLE' } });
@@ -132,6 +146,16 @@ describe('Function: stop-job handler', () => {
       const response = await invoke(request());
       expectProblem(response, 502, 'UPSTREAM_ERROR');
       expect(upstream.count('stop')).toBe(4);
+    });
+
+    it('answers 502, never 404, when the gateway has no such API (a wrong endpoint or path)', async () => {
+      upstream.onStop = {
+        status: 404,
+        body: { error_code: 'APIG.0101', error_msg: 'The API does not exist or has not been published' },
+      };
+      const response = await invoke(request());
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      expect(response.body).toMatchObject({ upstream: { status: 404, error_code: 'APIG.0101' } });
     });
 
     it('answers 502 UPSTREAM_ERROR on network errors', async () => {

@@ -47,6 +47,29 @@ describe('Function: stopWithOutcome()', () => {
     }
   });
 
+  it.each(['00000005', 'lakeformation.00000005', 'LakeFormation.00000005'])(
+    'reports NOT_FOUND when the stop and the read answer 400 "resource not found" (%s)',
+    async (code) => {
+      const client = fakeClient({ stop: httpError(400, code), missing: httpError(400, code) });
+      expect(await stopWithOutcome(client, REF)).toEqual({ ...REF, outcome: 'NOT_FOUND' });
+      expect(client.calls.map((c) => c.op)).toEqual(['stopJob', 'getJob']);
+    },
+  );
+
+  it('throws a read that answers any other 400: the job could not be read, so it has no outcome', async () => {
+    const readError = httpError(400, 'common.01000001');
+    const client = fakeClient({ stop: httpError(400), missing: readError });
+    await expect(stopWithOutcome(client, REF)).rejects.toBe(readError);
+  });
+
+  it.each([
+    ['the stop', { stop: httpError(404, 'APIG.0101') }],
+    ['the read', { stop: httpError(400), missing: httpError(404, 'APIG.0101') }],
+  ])('does not take the gateway’s "no such API" 404 on %s for a missing job', async (_name, setup) => {
+    const client = fakeClient(setup);
+    await expect(stopWithOutcome(client, REF)).rejects.toMatchObject({ status: 404, errorCode: 'APIG.0101' });
+  });
+
   it('reports NOT_FOUND when the job vanished between the refused stop and the read', async () => {
     const client = fakeClient({ stop: httpError(400) });
     expect((await stopWithOutcome(client, REF)).outcome).toBe('NOT_FOUND');
