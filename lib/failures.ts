@@ -1,6 +1,7 @@
 import { CredentialsConfigError, CredentialsRejectedError, IamUnavailableError } from './auth/errors.js';
 import {
   DeadlineExceededError,
+  isTokenRefusal,
   LakeFormationHttpError,
   LakeFormationNetworkError,
   LakeFormationResponseError,
@@ -52,7 +53,7 @@ export function classifyFailure(error: unknown): Failure {
     if (error.status === 408) {
       return { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: 'LakeFormation timed out', upstream };
     }
-    if (error.status === 401 || error.status === 403) {
+    if (error.status === 403 || isTokenRefusal(error.status, error.errorCode)) {
       return {
         kind: 'CREDENTIALS_REJECTED',
         httpStatus: 502,

@@ -4,6 +4,7 @@ import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries 
 import {
   DeadlineExceededError,
   InvalidArgumentError,
+  isTokenRefusal,
   LakeFormationHttpError,
   LakeFormationNetworkError,
   LakeFormationResponseError,
@@ -98,8 +99,8 @@ function retryAfter(headers: { get(name: string): string | null }): number | und
  * Creates a typed LakeFormation `lf-jobs` client.
  *
  * Retries 408, 429, 5xx, timeouts and network errors with capped exponential back-off and full
- * jitter, never past the caller's deadline; on 401 it asks `tokens` for a new token and repeats
- * that request once.
+ * jitter, never past the caller's deadline; when the token is refused (401, or an invalid-token
+ * 400) it asks `tokens` for a new token and repeats that request once.
  *
  * @example
  * const client = createLakeFormationClient({ endpoint, projectId, tokens });
@@ -143,7 +144,8 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
         },
       );
       if (response.status >= 200 && response.status < 300) return response;
-      if (response.status === 401 && !refreshed) {
+      const body = parseErrorBody(response.text);
+      if (!refreshed && isTokenRefusal(response.status, body.errorCode)) {
         options.tokens.invalidate(token);
         continue;
       }
@@ -152,7 +154,7 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       const seconds = retryAfter(response.headers);
       if (requestId) meta.requestId = requestId;
       if (seconds !== undefined) meta.retryAfterSeconds = seconds;
-      throw new LakeFormationHttpError(operation, response.status, parseErrorBody(response.text), meta);
+      throw new LakeFormationHttpError(operation, response.status, body, meta);
     }
   }
 

@@ -45,6 +45,15 @@ export class LakeFormationHttpError extends LakeFormationError {
   }
 }
 
+/**
+ * Whether LakeFormation refused the token rather than the request: 401 from the gateway
+ * (`APIG.1002`), or the 400s of Huawei's error table for an invalid token (`00000015`) and a token
+ * of another project (`00000021`); runtime codes may carry a service prefix.
+ */
+export function isTokenRefusal(status: number, errorCode: string | undefined): boolean {
+  return status === 401 || (status === 400 && /(?:^|\.)000000(?:15|21)$/.test(errorCode ?? ''));
+}
+
 /** A request got no complete answer within its timeout. */
 export class LakeFormationTimeoutError extends LakeFormationError {
   override name = 'LakeFormationTimeoutError';

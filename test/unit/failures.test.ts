@@ -33,6 +33,18 @@ describe('Function: classifyFailure()', () => {
     ['a malformed answer', new LakeFormationResponseError('getJob', 'bad'), 'UPSTREAM_ERROR', 502],
     ['LakeFormation 401', http(401), 'CREDENTIALS_REJECTED', 502],
     ['LakeFormation 403', http(403), 'CREDENTIALS_REJECTED', 502],
+    [
+      'LakeFormation 400 invalid token',
+      new LakeFormationHttpError('stopJob', 400, { errorCode: 'lakeformation.00000015' }),
+      'CREDENTIALS_REJECTED',
+      502,
+    ],
+    [
+      'LakeFormation 400 of another code',
+      new LakeFormationHttpError('stopJob', 400, { errorCode: 'common.01000001' }),
+      'UPSTREAM_ERROR',
+      502,
+    ],
     ['IAM refusing the password', new CredentialsRejectedError('no', 401), 'CREDENTIALS_REJECTED', 502],
     [
       'an unreadable secret',

@@ -341,6 +341,29 @@ describe('Function: createLakeFormationClient()', () => {
       expect(fetch.calls.map((call) => call.headers['x-auth-token'])).toEqual(['token-1', 'token-2']);
     });
 
+    it.each(['00000015', 'lakeformation.00000015', '00000021'])(
+      'treats a 400 %s (invalid token / token of another project) like a 401: one refresh and retry',
+      async (code) => {
+        const { client, fetch, tokens } = setup([
+          { status: 400, body: { error_code: code, error_msg: 'invalid token' } },
+          { status: 202 },
+        ]);
+        await client.stopJob(REF);
+        expect(tokens.invalidated).toEqual(['token-1']);
+        expect(fetch.calls.map((call) => call.headers['x-auth-token'])).toEqual(['token-1', 'token-2']);
+      },
+    );
+
+    it('does not refresh on any other 400', async () => {
+      const { client, fetch, tokens } = setup([
+        { status: 400, body: { error_code: 'common.01000001', error_msg: 'bad request' } },
+        { status: 202 },
+      ]);
+      await expect(client.stopJob(REF)).rejects.toMatchObject({ status: 400 });
+      expect(tokens.invalidated).toEqual([]);
+      expect(fetch.calls).toHaveLength(1);
+    });
+
     it('does not refresh twice: a second 401 is thrown', async () => {
       const { client, fetch, tokens } = setup([
         { status: 401, body: { error_code: 'APIG.1002', error_msg: 'x' } },
