@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkStopMessage, MAX_SOURCE_LENGTH, type StopMessage } from '../lib/stop-message.js';
+import { checkStopMessage, isTextUpTo, MAX_SOURCE_LENGTH, type StopMessage } from '../lib/stop-message.js';
 import { enqueueStops } from '../lib/stop-queue.js';
 
 /**
@@ -120,7 +120,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const source = values.source ?? 'enqueue-cli';
-  if (source === '' || source.length > MAX_SOURCE_LENGTH) {
+  if (source === '' || !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
     io.err(`--source must be 1-${MAX_SOURCE_LENGTH} characters`);
     return 2;
   }

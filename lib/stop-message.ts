@@ -12,6 +12,18 @@ export interface StopMessage {
 
 export const MAX_REASON_LENGTH = 256;
 export const MAX_SOURCE_LENGTH = 64;
+
+/**
+ * Whether `value` is a string of at most `max` characters, counted as JSON Schema's `maxLength`
+ * counts them: code points, so an emoji is one character, not two UTF-16 units.
+ */
+export function isTextUpTo(value: unknown, max: number): value is string {
+  if (typeof value !== 'string') return false;
+  if (value.length <= max) return true; // no string has more code points than UTF-16 units
+  let count = 0;
+  for (const _ of value) if (++count > max) return false;
+  return true;
+}
 const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source']);
 
 /** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
@@ -41,10 +53,10 @@ export function checkStopMessage(value: unknown): MessageCheck {
   if (instanceId !== undefined && !isValidId(instanceId)) {
     return invalid('INVALID_ID', 'instanceId must be 1-64 letters, digits or dashes');
   }
-  if (reason !== undefined && (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH)) {
+  if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
     return invalid('INVALID_MESSAGE', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
   }
-  if (source !== undefined && (typeof source !== 'string' || source.length > MAX_SOURCE_LENGTH)) {
+  if (source !== undefined && !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
     return invalid('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
   }
   const message: StopMessage = { jobId };

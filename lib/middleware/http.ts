@@ -9,6 +9,7 @@ import { failureResponse } from '../http/responses.js';
 import { isValidId } from '../lakeformation/ids.js';
 import { logger } from '../logger.js';
 import { metrics } from '../metrics.js';
+import { isTextUpTo, MAX_REASON_LENGTH } from '../stop-message.js';
 import { StopFailedError } from './failures.js';
 
 /** What the request-phase middlewares add to the API Gateway event. */
@@ -23,7 +24,6 @@ type HttpMiddleware = MiddlewareObj<StopJobEvent, APIGatewayProxyResultV2, Error
 
 /** Largest body accepted. */
 export const MAX_BODY_BYTES = 16 * 1024;
-export const MAX_REASON_LENGTH = 256;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
@@ -102,7 +102,7 @@ function parseReason(raw: Buffer): string | undefined {
   }
   const { reason } = body as { reason?: unknown };
   if (reason === undefined) return undefined;
-  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
+  if (!isTextUpTo(reason, MAX_REASON_LENGTH)) {
     throw new ProblemError(
       'INVALID_REQUEST',
       `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,

@@ -361,6 +361,14 @@ describe('Function: stop-job handler', () => {
       expect((await invoke(event)).statusCode).toBe(202);
     });
 
+    it('counts the reason in characters, as the OpenAPI maxLength does: 256 emoji pass, 257 do not', async () => {
+      const event = request();
+      event.body = JSON.stringify({ reason: '🛑'.repeat(256) });
+      expect((await invoke(event)).statusCode).toBe(202);
+      event.body = JSON.stringify({ reason: '🛑'.repeat(257) });
+      expectProblem(await invoke(event), 400, 'INVALID_REQUEST');
+    });
+
     it('accepts application/json with a charset', async () => {
       const event = request();
       event.headers['content-type'] = 'application/json; charset=utf-8';
