@@ -67,6 +67,20 @@ interface JobGroup {
 /** SQS caps a message attribute value at 256 KiB; a reason needs far less. */
 const MAX_ATTRIBUTE_LENGTH = 1024;
 
+/** Characters SQS refuses in a message attribute (it takes #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF). */
+const NOT_SQS_TEXT = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/**
+ * An `errorMessage` SQS will take: it may quote a message's own field names or LakeFormation's
+ * text, and a control character there would make SQS refuse the dead letter.
+ */
+function attributeText(text: string): string {
+  const clean = text.replace(NOT_SQS_TEXT, '\uFFFD');
+  return clean.length <= MAX_ATTRIBUTE_LENGTH
+    ? clean
+    : Array.from(clean).slice(0, MAX_ATTRIBUTE_LENGTH).join('');
+}
+
 /**
  * Runs `worker` over `items` with at most `limit` in flight. Items not started because
  * `mayStart()` said no are returned.
@@ -245,7 +259,7 @@ async function sendDeadLetters(
       body: letter.record.body,
       attributes: {
         errorCode: letter.errorCode,
-        errorMessage: letter.errorMessage.slice(0, MAX_ATTRIBUTE_LENGTH),
+        errorMessage: attributeText(letter.errorMessage),
       },
     }));
     for (const { item, code } of failed) toRetry(item, code);

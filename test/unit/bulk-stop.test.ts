@@ -157,6 +157,24 @@ describe('Function: processStopBatch()', () => {
       expect(deadLettered()).toHaveLength(1);
     });
 
+    it('keeps the errorMessage attribute to characters SQS takes, and to 1024 of them', async () => {
+      const client = fakeClient({
+        stop: httpError(409, 'LF.1', `frozen ${'🧊'.repeat(2000)}`),
+        jobs: { frozen: { status: 'FROZEN_RELEASABLE' } },
+      });
+      const batch = records('{"\\u0001job\\u0000":"a"}', { jobId: 'frozen' });
+
+      await processStopBatch(batch, options({ client }));
+
+      const [invalid, frozen] = deadLettered();
+      expect(invalid).toMatchObject({
+        body: batch[0]?.body,
+        errorMessage: 'unknown field(s): \uFFFDjob\uFFFD',
+      });
+      expect([...(frozen?.errorMessage ?? '')]).toHaveLength(1024);
+      expect(frozen?.errorMessage).toMatch(/🧊$/u);
+    });
+
     it('reports a message as a failure when its DLQ entry is refused, so SQS retries it', async () => {
       sqsMock.on(SendMessageBatchCommand).resolves({
         Successful: [{ Id: '1', MessageId: 'x', MD5OfMessageBody: 'x' }],
