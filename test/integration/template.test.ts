@@ -71,6 +71,8 @@ describe('the packaged CloudFormation template', () => {
     const concurrency = Number(environment.Variables.STOP_CONCURRENCY);
     expect(concurrency).toBeGreaterThan(0);
     expect(Number(mapping?.[1].Properties.BatchSize)).toBeGreaterThanOrEqual(concurrency);
+    // SQS refuses batches over 10 without a window of at least 1 s; a longer one delays lone stops.
+    expect(mapping?.[1].Properties.MaximumBatchingWindowInSeconds).toBe(1);
   });
 
   it('redrives the stop queue to its DLQ after 5 receives, with a visibility timeout of at least 6 × the function timeout', () => {
