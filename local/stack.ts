@@ -43,6 +43,15 @@ export interface StackConfig {
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
+/** The functions' timeouts in serverless.yml, which their local contexts count down from. */
+export const FUNCTION_TIMEOUTS_MS = { stopJob: 20_000, bulkStop: 60_000, stopStaleJobs: 300_000 } as const;
+
+export interface StackHandlers {
+  stopJob: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  bulkStop: Handler<SQSEvent, SQSBatchResponse>;
+  stopStaleJobs: Handler<ScheduledEvent, unknown>;
+}
+
 export interface Stack {
   moto: Moto;
   emulator: LakeFormationEmulator;
@@ -52,6 +61,8 @@ export interface Stack {
   seed: EmulatorOptions;
   config: StackConfig;
   sqs: SQSClient;
+  /** The real handlers, configured for this stack. */
+  handlers: StackHandlers;
   /** Runs the reaper now. */
   reap(): Promise<unknown>;
   stop(): Promise<void>;
@@ -133,7 +144,7 @@ function serveHttp(
       return;
     }
     try {
-      const result = await handler(event, lambdaContext('stopJob', 20_000));
+      const result = await handler(event, lambdaContext('stopJob', FUNCTION_TIMEOUTS_MS.stopJob));
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body ?? '');
     } catch {
@@ -239,7 +250,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       queueUrl,
       handler: bulkStop,
       waitTimeSeconds: 1,
-      functionTimeoutMs: 60_000,
+      functionTimeoutMs: FUNCTION_TIMEOUTS_MS.bulkStop,
     });
     cleanups.push(() => poller.stop());
 
@@ -256,7 +267,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           resources: [],
           detail: {},
         },
-        lambdaContext('stopStaleJobs', 300_000),
+        lambdaContext('stopStaleJobs', FUNCTION_TIMEOUTS_MS.stopStaleJobs),
       ).catch((error: unknown) => error);
     const scheduleMs = options.scheduleMs ?? 60_000;
     if (scheduleMs > 0) {
@@ -278,6 +289,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       seed,
       config,
       sqs,
+      handlers: { stopJob, bulkStop, stopStaleJobs: reaper },
       reap,
       async stop() {
         if (stopped) return;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTION_TIMEOUTS_MS } from '../../local/stack.js';
 
 /** The CloudFormation template `serverless package` generates, checked for what the deployment relies on. */
 type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
@@ -45,6 +46,13 @@ describe('the packaged CloudFormation template', () => {
     }
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
     expect(new Set(roles).size).toBe(3);
+  });
+
+  it('gives the local stack the deployed timeouts to count down from', () => {
+    const logical = { stopJob: 'StopJob', bulkStop: 'BulkStop', stopStaleJobs: 'StopStaleJobs' } as const;
+    for (const [name, ms] of Object.entries(FUNCTION_TIMEOUTS_MS)) {
+      expect(Number(props(`${logical[name as keyof typeof logical]}LambdaFunction`).Timeout) * 1000).toBe(ms);
+    }
   });
 
   it('routes both HTTP paths to the HTTP function', () => {

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { capturedLogLines, registerSecret } from '../support/logs.js';
+
+// the local stack's caller keys (its password is registered for every file)
+registerSecret('local-demo-hmac-key', 'local-demo-bearer-token');
+
+/** `npm run invoke`: a real handler, a sample event, a local stack started and stopped for it. */
+function invoke(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'local/invoke.ts', ...args],
+      // the stack starts its own moto; the suite's must not leak in
+      { env: { ...process.env, AWS_ENDPOINT_URL: '' }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        // the child's log lines are scanned for secrets with this file's own
+        for (const line of stderr.split('\n')) if (line.startsWith('{')) capturedLogLines.push(line);
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+describe('npm run invoke', () => {
+  it('runs the reaper on the sample schedule event: the result alone on stdout, the logs on stderr', async () => {
+    const { code, stdout, stderr } = await invoke('stopStaleJobs', 'events/schedule.json');
+
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual({
+      scanned: 6,
+      stale: 2,
+      excluded: 1,
+      enqueued: 2,
+      unreachable: 0,
+      dryRun: false,
+      capped: false,
+    });
+    expect(stderr).toContain('"message":"reaper run"');
+  }, 60_000);
+
+  it('answers the sample bearer request with 202 STOP_REQUESTED', async () => {
+    const { code, stdout } = await invoke('stopJob', 'events/http-stop-job-bearer.json');
+
+    expect(code).toBe(0);
+    const response = JSON.parse(stdout) as { statusCode: number; body: string };
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(response.body)).toMatchObject({ outcome: 'STOP_REQUESTED' });
+  }, 60_000);
+
+  it.each([
+    ['an unknown function', ['stopAll', 'events/schedule.json']],
+    ['no event', ['bulkStop']],
+    ['an event file that does not exist', ['bulkStop', 'events/none.json']],
+  ])('exits 2 with the usage or the reason for %s, starting nothing', async (_name, args) => {
+    const { code, stdout, stderr } = await invoke(...args);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/usage: npm run invoke|cannot read the event/);
+  });
+});
