@@ -24,6 +24,7 @@ export function isTextUpTo(value: unknown, max: number): value is string {
   for (const _ of value) if (++count > max) return false;
   return true;
 }
+
 const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source']);
 
 /** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */

@@ -1,5 +1,5 @@
 import type { CallOptions, JobRef, LakeFormationClient } from './lakeformation/client.js';
-import { LakeFormationHttpError } from './lakeformation/errors.js';
+import { isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
 import { NOT_RUNNING_STATUSES } from './lakeformation/job.js';
 
 /** The outcomes every entry point reports (design: "Stop outcomes"). */
@@ -17,14 +17,14 @@ export interface StopResult {
 
 /**
  * Huawei documents two answers for a resource that does not exist: the `lf-jobs` pages show 404
- * (`common.01000001`), the error-code table lists 400 `00000005` ("The resource was not found");
- * runtime codes may carry a service prefix. Both mean the job is not there. A 404 from the API
- * gateway itself (`APIG.0101`: no such API) is not about the job: the endpoint or path is wrong, and
- * reporting NOT_FOUND for it would acknowledge every stop while none is made.
+ * (`common.01000001`), the error-code table lists 400 `00000005` ("The resource was not found").
+ * Both mean the job is not there. A 404 from the API gateway itself (`APIG.0101`: no such API) is
+ * not about the job: the endpoint or path is wrong, and reporting NOT_FOUND for it would acknowledge
+ * every stop while none is made.
  */
 function isMissingJob(error: LakeFormationHttpError): boolean {
   if (error.status === 404) return !error.errorCode?.startsWith('APIG.');
-  return error.status === 400 && /(?:^|\.)00000005$/.test(error.errorCode ?? '');
+  return error.status === 400 && isErrorTableCode(error.errorCode, '00000005');
 }
 
 /**
@@ -43,6 +43,7 @@ export async function stopWithOutcome(
     return { ...base, outcome: 'STOP_REQUESTED' };
   } catch (error) {
     if (!(error instanceof LakeFormationHttpError)) throw error;
+    // A refused stop (400/409) is classified by reading the job, even when the code says "not found".
     if (error.status === 404 && isMissingJob(error)) return { ...base, outcome: 'NOT_FOUND' };
     if (error.status !== 400 && error.status !== 409) throw error;
     let status: string;

@@ -46,12 +46,20 @@ export class LakeFormationHttpError extends LakeFormationError {
 }
 
 /**
+ * Whether `errorCode` is one of `codes` from Huawei's LakeFormation error table (`00000005`), with or
+ * without a service prefix (`lakeformation.00000005`): the docs do not say which arrives.
+ */
+export function isErrorTableCode(errorCode: string | undefined, ...codes: string[]): boolean {
+  return errorCode !== undefined && codes.includes(errorCode.slice(errorCode.lastIndexOf('.') + 1));
+}
+
+/**
  * Whether LakeFormation refused the token rather than the request: 401 from the gateway
- * (`APIG.1002`), or the 400s of Huawei's error table for an invalid token (`00000015`) and a token
- * of another project (`00000021`); runtime codes may carry a service prefix.
+ * (`APIG.1002`), or the error table's 400 for an invalid token (`00000015`) or a token of another
+ * project (`00000021`).
  */
 export function isTokenRefusal(status: number, errorCode: string | undefined): boolean {
-  return status === 401 || (status === 400 && /(?:^|\.)000000(?:15|21)$/.test(errorCode ?? ''));
+  return status === 401 || (status === 400 && isErrorTableCode(errorCode, '00000015', '00000021'));
 }
 
 /** A request got no complete answer within its timeout. */
