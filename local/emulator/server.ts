@@ -39,6 +39,11 @@ export interface EmulatorSettings {
    * `common.01000001`; the error-code table lists 400 `00000005` "The resource was not found".
    */
   missingJob: { status: number; error_code: string; error_msg: string };
+  /**
+   * CONTRADICTORY: a missing, expired or invalid token. The API pages show 401 `APIG.1002` from the
+   * gateway; the error-code table also lists 400 `00000015` "invalid token".
+   */
+  tokenRefusal: { status: number; error_code: string; error_msg: string };
 }
 
 export interface EmulatorOptions extends Partial<EmulatorSettings> {
@@ -72,6 +77,11 @@ interface IssuedToken {
   user: string;
 }
 
+const BODY_UNAUTHORIZED = {
+  error_code: 'APIG.1002',
+  error_msg: 'Incorrect token or token resolution failed',
+};
+
 const DEFAULTS: EmulatorSettings = {
   stopDelayMs: 2_000,
   statusShape: 'string',
@@ -89,6 +99,7 @@ const DEFAULTS: EmulatorSettings = {
     error_code: 'common.01000001',
     error_msg: 'response status exception, code: 404',
   },
+  tokenRefusal: { status: 401, ...BODY_UNAUTHORIZED },
 };
 
 const NOT_RUNNING: ReadonlySet<string> = new Set([
@@ -105,7 +116,6 @@ const BODIES = {
     error_code: 'common.01000001',
     error_msg: `failed to read http request, please check your input, code: 400, reason: ${reason}`,
   }),
-  unauthorized: { error_code: 'APIG.1002', error_msg: 'Incorrect token or token resolution failed' },
   forbidden: (message: string) => ({
     error: { code: '403', message, error_code: null, error_msg: null, title: 'Forbidden' },
     error_code: '403',
@@ -280,7 +290,10 @@ export class LakeFormationEmulator {
 
     const token = req.headers['x-auth-token'];
     const issued = typeof token === 'string' ? this.tokens.get(token) : undefined;
-    if (!issued || issued.expiresAt <= this.now()) return this.reply(res, log, 401, BODIES.unauthorized);
+    if (!issued || issued.expiresAt <= this.now()) {
+      const { status: refusalStatus, ...refusal } = this.settings.tokenRefusal;
+      return this.reply(res, log, refusalStatus, refusal);
+    }
     if (issued.projectId !== projectId) {
       return this.reply(res, log, 403, BODIES.forbidden('X-Auth-Token is invalid in the request'));
     }

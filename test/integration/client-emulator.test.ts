@@ -57,6 +57,11 @@ beforeEach(() => {
       error_code: 'common.01000001',
       error_msg: 'response status exception, code: 404',
     },
+    tokenRefusal: {
+      status: 401,
+      error_code: 'APIG.1002',
+      error_msg: 'Incorrect token or token resolution failed',
+    },
   });
   client = newClient();
 });
@@ -194,6 +199,26 @@ describe('LakeFormation client against the emulator', () => {
 
     expect(emulator.tokensIssued).toBe(2);
     expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.status)).toEqual([401, 202]);
+  });
+
+  it('survives token expiry answered the error table’s way, 400 00000015: one new token, the call succeeds', async () => {
+    emulator.update({
+      tokenRefusal: { status: 400, error_code: 'lakeformation.00000015', error_msg: 'invalid token' },
+    });
+    const job = emulator.store.add(INSTANCE, {
+      name: 'job_exp400',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
+    await client.getJob({ instanceId: INSTANCE, jobId: job.id });
+
+    emulator.expireTokens();
+    expect(await stopWithOutcome(client, { instanceId: INSTANCE, jobId: job.id })).toMatchObject({
+      outcome: 'STOP_REQUESTED',
+    });
+
+    expect(emulator.tokensIssued).toBe(2);
+    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.status)).toEqual([400, 202]);
   });
 
   it('retries through injected 408, 429, 500 and connection resets', async () => {
