@@ -186,7 +186,17 @@ describe('LakeFormation client against the emulator', () => {
     });
   });
 
-  it('survives token expiry: one 401, one new token, the call succeeds', async () => {
+  it.each([
+    [
+      '401 APIG.1002, as the API pages show',
+      { status: 401, error_code: 'APIG.1002', error_msg: 'Incorrect token' },
+    ],
+    [
+      '400 00000015, as the error table lists',
+      { status: 400, error_code: 'lakeformation.00000015', error_msg: 'x' },
+    ],
+  ])('survives token expiry answered %s: one new token, the call succeeds', async (_name, tokenRefusal) => {
+    emulator.update({ tokenRefusal });
     const job = emulator.store.add(INSTANCE, {
       name: 'job_exp',
       type: 'METADATA_MIGRATION',
@@ -198,27 +208,10 @@ describe('LakeFormation client against the emulator', () => {
     await client.stopJob({ instanceId: INSTANCE, jobId: job.id });
 
     expect(emulator.tokensIssued).toBe(2);
-    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.status)).toEqual([401, 202]);
-  });
-
-  it('survives token expiry answered the error table’s way, 400 00000015: one new token, the call succeeds', async () => {
-    emulator.update({
-      tokenRefusal: { status: 400, error_code: 'lakeformation.00000015', error_msg: 'invalid token' },
-    });
-    const job = emulator.store.add(INSTANCE, {
-      name: 'job_exp400',
-      type: 'METADATA_MIGRATION',
-      status: 'RUNNING',
-    });
-    await client.getJob({ instanceId: INSTANCE, jobId: job.id });
-
-    emulator.expireTokens();
-    expect(await stopWithOutcome(client, { instanceId: INSTANCE, jobId: job.id })).toMatchObject({
-      outcome: 'STOP_REQUESTED',
-    });
-
-    expect(emulator.tokensIssued).toBe(2);
-    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.status)).toEqual([400, 202]);
+    expect(emulator.requestsWhere({ operation: 'stopJob' }).map((r) => r.status)).toEqual([
+      tokenRefusal.status,
+      202,
+    ]);
   });
 
   it('retries through injected 408, 429, 500 and connection resets', async () => {
