@@ -10,7 +10,7 @@ import { FUNCTION_TIMEOUTS_MS, type StackHandlers, startStack } from './stack.js
  * `serverless invoke local` would do, which cannot load the functions' ESM bundles.
  */
 
-export const USAGE = `usage: npm run invoke -- <${Object.keys(FUNCTION_TIMEOUTS_MS).join('|')}> <event.json, or - for stdin>
+const USAGE = `usage: npm run invoke -- <${Object.keys(FUNCTION_TIMEOUTS_MS).join('|')}> <event.json, or - for stdin>
 
   e.g. npm run invoke -- bulkStop events/sqs-stop-batch.json
        npm run invoke -- stopJob events/http-stop-job-bearer.json`;

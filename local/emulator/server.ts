@@ -77,11 +77,6 @@ interface IssuedToken {
   user: string;
 }
 
-const BODY_UNAUTHORIZED = {
-  error_code: 'APIG.1002',
-  error_msg: 'Incorrect token or token resolution failed',
-};
-
 const DEFAULTS: EmulatorSettings = {
   stopDelayMs: 2_000,
   statusShape: 'string',
@@ -99,7 +94,11 @@ const DEFAULTS: EmulatorSettings = {
     error_code: 'common.01000001',
     error_msg: 'response status exception, code: 404',
   },
-  tokenRefusal: { status: 401, ...BODY_UNAUTHORIZED },
+  tokenRefusal: {
+    status: 401,
+    error_code: 'APIG.1002',
+    error_msg: 'Incorrect token or token resolution failed',
+  },
 };
 
 const NOT_RUNNING: ReadonlySet<string> = new Set([
