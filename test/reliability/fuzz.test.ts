@@ -229,9 +229,15 @@ describe('fuzzing queue messages', () => {
         { requiredKeys: [] },
       )
       .map((value) => JSON.stringify(value)),
+    // field names of any characters, control characters and lone surrogates included
+    fc
+      .dictionary(fc.string({ unit: 'binary', maxLength: 20 }), fc.constant(1))
+      .map((value) => JSON.stringify(value)),
   );
+  /** What SQS takes in a message attribute. */
+  const SQS_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-  it('gives every message exactly one fate, never calls LakeFormation for one that cannot succeed, and never throws', async () => {
+  it('gives every message exactly one fate, never calls LakeFormation for one that cannot succeed, dead-letters with attributes SQS takes, and never throws', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(bodyArbitrary, { minLength: 1, maxLength: 12 }), async (bodies) => {
         inputsTried.sqs = (inputsTried.sqs ?? 0) + bodies.length;
@@ -254,10 +260,15 @@ describe('fuzzing queue messages', () => {
 
         expect(reports.map((r) => r.messageId)).toEqual(records.map((r) => r.messageId));
         expect(response.batchItemFailures).toEqual([]);
-        const deadLettered = sqsMock
+        const entries = sqsMock
           .commandCalls(SendMessageBatchCommand)
-          .flatMap((call) => call.args[0].input.Entries ?? [])
-          .map((entry) => entry.MessageBody);
+          .flatMap((call) => call.args[0].input.Entries ?? []);
+        const deadLettered = entries.map((entry) => entry.MessageBody);
+        for (const entry of entries) {
+          const errorMessage = entry.MessageAttributes?.errorMessage?.StringValue ?? '';
+          expect(errorMessage).toMatch(SQS_TEXT);
+          expect([...errorMessage].length).toBeLessThanOrEqual(1024);
+        }
         const stoppable = new Set<string>();
         for (const [i, report] of reports.entries()) {
           if (report.disposition === 'dead-lettered') {
