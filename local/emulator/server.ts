@@ -165,13 +165,16 @@ export class LakeFormationEmulator {
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
   private seq = 0;
+  private readonly initialSettings: EmulatorSettings;
   /** IAM tokens issued so far. */
   tokensIssued = 0;
   url = '';
 
   constructor(options: EmulatorOptions) {
     const { port: _port, projectId, instances, users, jobs, faults, now, ...settings } = options;
-    this.settings = { ...DEFAULTS, ...settings };
+    // copies: nested settings changed on one emulator must not reach the defaults of the next
+    this.settings = structuredClone({ ...DEFAULTS, ...settings });
+    this.initialSettings = structuredClone(this.settings);
     this.projectId = projectId;
     this.instances = instances;
     this.users = users;
@@ -209,6 +212,11 @@ export class LakeFormationEmulator {
   update(settings: Partial<EmulatorSettings>): void {
     Object.assign(this.settings, settings);
     this.store.stopDelayMs = this.settings.stopDelayMs;
+  }
+
+  /** Back to the settings the emulator was created with (between tests). */
+  restoreSettings(): void {
+    this.update(structuredClone(this.initialSettings));
   }
 
   /** Token expiry: every token issued so far stops working (LakeFormation answers 401). */

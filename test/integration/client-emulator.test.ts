@@ -47,22 +47,7 @@ beforeEach(() => {
   emulator.faults.clear();
   emulator.requests.length = 0;
   emulator.tokensIssued = 0;
-  emulator.update({
-    statusShape: 'string',
-    timestampPrecision: 'millis',
-    stopNotRunning: 'refuse',
-    latencyMs: 0,
-    missingJob: {
-      status: 404,
-      error_code: 'common.01000001',
-      error_msg: 'response status exception, code: 404',
-    },
-    tokenRefusal: {
-      status: 401,
-      error_code: 'APIG.1002',
-      error_msg: 'Incorrect token or token resolution failed',
-    },
-  });
+  emulator.restoreSettings();
   client = newClient();
 });
 

@@ -121,4 +121,16 @@ describe('emulator API and admin API over HTTP', () => {
     expect(objectShape).toMatchObject({ status: { status: 'SUCCESS' } });
     expect(stringShape).toMatchObject({ status: 'SUCCESS' });
   });
+
+  it('restores the settings it was created with, nested ones included', async () => {
+    const created = structuredClone(emulator.settings);
+    emulator.update({ statusShape: 'object', latencyMs: 5 });
+    emulator.settings.missingJob.status = 400; // mutated in place, as a careless test might
+
+    emulator.restoreSettings();
+
+    expect(emulator.settings).toEqual(created);
+    const headers = { 'X-Auth-Token': await token() };
+    expect((await fetch(`${jobsUrl()}/no-such-job`, { headers })).status).toBe(404);
+  });
 });
