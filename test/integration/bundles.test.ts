@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundles, type FUNCTION_SOURCES } from '../../local/bundle.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
-import { drainQueue, uniqueName, useMoto } from '../support/aws.js';
-import { emulatorEnv, INSTANCE, testEmulator, USER } from '../support/emulator.js';
+import { createFunctionSecrets, drainQueue, uniqueName, useMoto } from '../support/aws.js';
+import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 import { forJob, httpEvent, parse, scheduledEvent, signed } from '../support/http.js';
 import { capturedLogLines, registerSecret } from '../support/logs.js';
 
@@ -38,18 +37,9 @@ beforeAll(async () => {
   bundles = await buildBundles(outdir);
   emulator = await testEmulator({ stopDelayMs: 20 });
 
-  const secrets = new SecretsManagerClient({});
-  const credentialsSecret = uniqueName('bundle-credentials');
-  const webhookSecret = uniqueName('bundle-webhook');
-  await secrets.send(
-    new CreateSecretCommand({
-      Name: credentialsSecret,
-      SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
-    }),
-  );
-  await secrets.send(
-    new CreateSecretCommand({ Name: webhookSecret, SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY] }) }),
-  );
+  const { credentialsSecret, webhookSecret } = await createFunctionSecrets('bundle', {
+    hmacKeys: [HMAC_KEY],
+  });
   sqs = new SQSClient({});
   queueUrl =
     (await sqs.send(new CreateQueueCommand({ QueueName: uniqueName('bundle-stop') }))).QueueUrl ?? '';

@@ -3,13 +3,12 @@ import { once } from 'node:events';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signature } from '../../lib/http/caller-auth.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { freePort } from '../../local/moto.js';
-import { uniqueName, useMoto } from '../support/aws.js';
-import { INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator, USER } from '../support/emulator.js';
+import { createFunctionSecrets, useMoto } from '../support/aws.js';
+import { INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator } from '../support/emulator.js';
 import { capturedLogLines, registerSecret } from '../support/logs.js';
 
 /**
@@ -32,21 +31,10 @@ let dir = '';
 beforeAll(async () => {
   const moto = useMoto();
   emulator = await testEmulator({ stopDelayMs: 30 });
-  const secrets = new SecretsManagerClient({});
-  const credentialsSecret = uniqueName('offline-credentials');
-  const webhookSecret = uniqueName('offline-webhook-keys');
-  await secrets.send(
-    new CreateSecretCommand({
-      Name: credentialsSecret,
-      SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
-    }),
-  );
-  await secrets.send(
-    new CreateSecretCommand({
-      Name: webhookSecret,
-      SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] }),
-    }),
-  );
+  const { credentialsSecret, webhookSecret } = await createFunctionSecrets('offline', {
+    hmacKeys: [HMAC_KEY],
+    bearerTokens: [BEARER],
+  });
 
   dir = await mkdtemp(join(tmpdir(), 'lf-offline-'));
   for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'iam']) {

@@ -1,10 +1,9 @@
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetTokenCache } from '../../lib/auth/token-provider.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
-import { uniqueName, useMoto } from '../support/aws.js';
-import { emulatorEnv, INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator, USER } from '../support/emulator.js';
+import { createFunctionSecrets, useMoto } from '../support/aws.js';
+import { emulatorEnv, INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator } from '../support/emulator.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
@@ -19,21 +18,10 @@ let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) =>
 beforeAll(async () => {
   useMoto();
   emulator = await testEmulator({ stopDelayMs: 30 });
-  const secrets = new SecretsManagerClient({});
-  const webhookSecret = uniqueName('webhook-keys');
-  const credentialsSecret = uniqueName('lf-credentials');
-  await secrets.send(
-    new CreateSecretCommand({
-      Name: webhookSecret,
-      SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [BEARER] }),
-    }),
-  );
-  await secrets.send(
-    new CreateSecretCommand({
-      Name: credentialsSecret,
-      SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
-    }),
-  );
+  const { credentialsSecret, webhookSecret } = await createFunctionSecrets('http', {
+    hmacKeys: [HMAC_KEY],
+    bearerTokens: [BEARER],
+  });
   const env = emulatorEnv(emulator);
   for (const [key, value] of Object.entries(env)) {
     if (

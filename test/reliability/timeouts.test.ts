@@ -7,7 +7,7 @@ import { enqueueStops } from '../../lib/stop-queue.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
-import { uniqueName, useMoto } from '../support/aws.js';
+import { createFunctionSecrets, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 import { forJob, httpEvent, parse, scheduledEvent, signed } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
@@ -32,14 +32,10 @@ beforeAll(async () => {
   const dlqUrl = queues.dlqUrl;
   emulator = await testEmulator({ stopDelayMs: 10 });
   for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
-  const { CreateSecretCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-  const webhookSecret = uniqueName('timeouts-webhook');
-  await new SecretsManagerClient({}).send(
-    new CreateSecretCommand({
-      Name: webhookSecret,
-      SecretString: JSON.stringify({ hmacKeys: [HMAC_KEY], bearerTokens: [] }),
-    }),
-  );
+  const { webhookSecret } = await createFunctionSecrets('timeouts', {
+    hmacKeys: [HMAC_KEY],
+    bearerTokens: [],
+  });
   vi.stubEnv('WEBHOOK_SECRET_ID', webhookSecret);
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);

@@ -1,3 +1,4 @@
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -6,6 +7,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { USER } from './emulator.js';
 
 /** Points every AWS SDK client created from now on at the suite's moto server. */
 export function useMoto(): string {
@@ -55,4 +57,27 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Mess
       }),
     );
   }
+}
+
+/**
+ * The functions' two secrets on moto, under names no other file uses: the emulator user's IAM
+ * credentials and the webhook callers' keys.
+ */
+export async function createFunctionSecrets(
+  prefix: string,
+  webhookKeys: { hmacKeys?: string[]; bearerTokens?: string[] },
+): Promise<{ credentialsSecret: string; webhookSecret: string }> {
+  const secrets = new SecretsManagerClient({});
+  const credentialsSecret = uniqueName(`${prefix}-credentials`);
+  const webhookSecret = uniqueName(`${prefix}-webhook-keys`);
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: credentialsSecret,
+      SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
+    }),
+  );
+  await secrets.send(
+    new CreateSecretCommand({ Name: webhookSecret, SecretString: JSON.stringify(webhookKeys) }),
+  );
+  return { credentialsSecret, webhookSecret };
 }
