@@ -15,9 +15,13 @@ import {
   type StopJobEvent,
   stopRequest,
 } from '../lib/middleware/http.js';
-import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
+import {
+  injectLakeFormation,
+  type LakeFormationContext,
+  prepareLakeFormation,
+} from '../lib/middleware/lake-formation.js';
 import { logging } from '../lib/middleware/logging.js';
-import { getLakeFormationClient } from '../lib/runtime.js';
+import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/runtime.js';
 import { stopWithOutcome } from '../lib/stop.js';
 
 const config = getConfig(['webhookSecretId']);
@@ -38,6 +42,8 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
   .use(problemResponses())
   .use(httpHeaderNormalizer())
   .use(requestBody())
+  // a cold container reads its IAM credentials while it reads the caller keys
+  .use(prepareLakeFormation(() => prepareLakeFormationClient(config)))
   .use(callerAuthentication({ keys: webhookKeysLoader(config.webhookSecretId) }))
   .use(stopRequest({ defaultInstanceId: config.instanceId, allowedInstanceIds: config.allowedInstanceIds }))
   .use(injectLakeFormation({ client: () => getLakeFormationClient(config) }))

@@ -2,9 +2,13 @@ import { credentialsLoader } from './auth/credentials.js';
 import { createTokenProvider } from './auth/token-provider.js';
 import type { Config } from './config.js';
 import type { FetchLike } from './http/fetch-text.js';
-import { createLakeFormationClient, type LakeFormationClient } from './lakeformation/client.js';
+import {
+  createLakeFormationClient,
+  type LakeFormationClient,
+  type TokenSource,
+} from './lakeformation/client.js';
 
-let client: { config: Config; client: LakeFormationClient } | undefined;
+let client: { config: Config; client: LakeFormationClient; tokens: TokenSource } | undefined;
 let transport: FetchLike | undefined;
 
 /**
@@ -30,6 +34,7 @@ export function getLakeFormationClient(config: Config): LakeFormationClient {
     });
     client = {
       config,
+      tokens,
       client: createLakeFormationClient({
         endpoint: config.lakeFormationEndpoint,
         projectId: config.projectId,
@@ -39,4 +44,13 @@ export function getLakeFormationClient(config: Config): LakeFormationClient {
     };
   }
   return client.client;
+}
+
+/**
+ * Starts reading the container's IAM credentials when no usable token is cached, without asking IAM
+ * for a token: a cold HTTP invocation reads them while it reads the caller keys, instead of after.
+ */
+export function prepareLakeFormationClient(config: Config): void {
+  getLakeFormationClient(config);
+  client?.tokens.prepare?.();
 }

@@ -9,6 +9,7 @@ export type Credentials =
   | { kind: 'token'; token: string };
 
 export interface CredentialsLoader {
+  /** The credentials; calls made while a read is under way share that read. */
   load(): Promise<Credentials>;
   /** Forget any cached copy: the next `load` reads the source again (e.g. after a rotation). */
   invalidate(): void;
@@ -97,23 +98,37 @@ export function credentialsLoader(
     };
     return { load: async () => credentials, invalidate: () => {} };
   }
+  const { secretId } = source;
   let forceFetch = false;
+  /** The read in progress: callers that need credentials meanwhile wait for it instead of starting another. */
+  let pending: Promise<Credentials> | undefined;
+  async function read(force: boolean): Promise<Credentials> {
+    let data: unknown;
+    try {
+      data = await provider().get(secretId, { maxAge: cacheSeconds, transform: 'json', forceFetch: force });
+    } catch (error) {
+      // an invalidated copy is still in the provider's cache: the next read must not fall back on it
+      if (force) forceFetch = true;
+      throw new CredentialsConfigError(`secret ${secretId} could not be read: ${describeSecretError(error)}`);
+    }
+    if (data === undefined) throw new CredentialsConfigError(`secret ${secretId} has no value`);
+    return parseCredentialsSecret(secretId, data);
+  }
   return {
-    async load() {
-      let data: unknown;
-      try {
-        data = await provider().get(source.secretId, { maxAge: cacheSeconds, transform: 'json', forceFetch });
-      } catch (error) {
-        throw new CredentialsConfigError(
-          `secret ${source.secretId} could not be read: ${describeSecretError(error)}`,
-        );
+    load() {
+      if (!pending) {
+        const current = read(forceFetch).finally(() => {
+          if (pending === current) pending = undefined;
+        });
+        forceFetch = false;
+        pending = current;
       }
-      forceFetch = false;
-      if (data === undefined) throw new CredentialsConfigError(`secret ${source.secretId} has no value`);
-      return parseCredentialsSecret(source.secretId, data);
+      return pending;
     },
     invalidate() {
+      // a read already under way may return the copy being invalidated: the next load reads again
       forceFetch = true;
+      pending = undefined;
     },
   };
 }

@@ -175,10 +175,13 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
     return { token: credentials.token, expiresAt: Number.POSITIVE_INFINITY, preIssued: true };
   }
 
+  const usable = (cached: CachedToken | undefined): cached is CachedToken =>
+    cached !== undefined && cached.expiresAt - timing.now() >= refreshMarginMs;
+
   return {
     async getToken(deadline = Number.POSITIVE_INFINITY) {
       const cached = cache.get(key);
-      if (cached && cached.expiresAt - timing.now() >= refreshMarginMs) return cached.token;
+      if (usable(cached)) return cached.token;
       let pending = inFlight.get(key);
       if (!pending) {
         pending = issue(deadline)
@@ -191,6 +194,13 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
       }
       // A caller joining a request started by another waits no longer than its own deadline.
       return (await untilDeadline(pending, deadline, timing)).token;
+    },
+
+    prepare() {
+      if (usable(cache.get(key)) || inFlight.has(key)) return;
+      // the credentials loader keeps this read for the getToken that follows; its error, if any, is
+      // that getToken's to report
+      options.credentials.load().catch(() => {});
     },
 
     invalidate(token) {

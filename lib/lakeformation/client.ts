@@ -20,6 +20,11 @@ export interface TokenSource {
   getToken(deadline?: number): Promise<string>;
   /** LakeFormation rejected `token` (401): forget it so the next `getToken` fetches a new one. */
   invalidate(token: string): void;
+  /**
+   * A token may soon be needed: start what can be done ahead of `getToken` without asking IAM for one
+   * (reading the credentials). Never throws; a failure meets the `getToken` that follows.
+   */
+  prepare?(): void;
 }
 
 export interface LakeFormationClientOptions {

@@ -28,12 +28,25 @@ export function injectLakeFormation(
   options: InjectLakeFormationOptions,
 ): MiddlewareObj<unknown, unknown, Error> {
   const margin = options.deadlineMarginMs ?? 1000;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   return {
     before: (request) => {
       const context = request.context as LakeFormationContext;
       context.lakeFormation = options.client();
       context.deadline = now() + context.getRemainingTimeInMillis() - margin;
+    },
+  };
+}
+
+/**
+ * Starts work the LakeFormation call will need, before the steps that may still reject the request.
+ * `prepare` must be cheap, never throw, and never call IAM or LakeFormation (a rejected request makes
+ * no such call): the HTTP function reads its IAM credentials here, alongside the caller keys.
+ */
+export function prepareLakeFormation(prepare: () => void): MiddlewareObj<unknown, unknown, Error> {
+  return {
+    before: () => {
+      prepare();
     },
   };
 }

@@ -19,6 +19,8 @@ export function offlineStopJob(options: {
   allowedInstanceIds: string;
   password: string;
   keys: WebhookKeys;
+  /** Further environment, e.g. `HUAWEICLOUD_CREDENTIALS_SECRET_ID` to read the credentials from the mock. */
+  env?: Record<string, string>;
 }) {
   const secretId = 'webhook-keys';
   const secretsManager = mockClient(SecretsManagerClient);
@@ -26,7 +28,7 @@ export function offlineStopJob(options: {
   let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
   beforeAll(async () => {
-    stubOfflineEnv({ ...options, extra: { WEBHOOK_SECRET_ID: secretId } });
+    stubOfflineEnv({ ...options, extra: { WEBHOOK_SECRET_ID: secretId, ...options.env } });
     ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
   });
   afterAll(() => {

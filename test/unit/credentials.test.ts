@@ -63,6 +63,65 @@ describe('Function: credentialsLoader()', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
+  it('makes one read for loads made while a read is under way', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    secretsManager.on(GetSecretValueCommand).callsFake(async () => {
+      await gate;
+      return { SecretString: JSON.stringify({ userName: 'stopper', password: 'pw', domainName: 'acme' }) };
+    });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+
+    const loads = Array.from({ length: 5 }, () => loader.load());
+    release();
+    const credentials = await Promise.all(loads);
+
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect(new Set(credentials.map((c) => (c.kind === 'password' ? c.userName : c.token)))).toEqual(
+      new Set(['stopper']),
+    );
+  });
+
+  it('reads again, past the cache, when invalidated while a read is under way', async () => {
+    const values = ['old-password', 'new-password'];
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    secretsManager.on(GetSecretValueCommand).callsFake(async () => {
+      const password = values.shift() ?? 'unexpected';
+      if (password === 'old-password') await gate;
+      return { SecretString: JSON.stringify({ userName: 'stopper', password, domainName: 'acme' }) };
+    });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+
+    const stale = loader.load();
+    loader.invalidate(); // e.g. IAM refused the password the read under way will return
+    const fresh = loader.load();
+    release();
+
+    expect(await stale).toMatchObject({ password: 'old-password' });
+    expect(await fresh).toMatchObject({ password: 'new-password' });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
+  it('keeps the next read past the cache when a read after invalidate fails', async () => {
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolvesOnce({ SecretString: JSON.stringify({ token: 'rejected-token' }) })
+      .rejectsOnce(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }))
+      .resolves({ SecretString: JSON.stringify({ token: 'rotated-token' }) });
+    const loader = credentialsLoader({ kind: 'secret', secretId: SECRET });
+    await loader.load();
+
+    loader.invalidate();
+    await expect(loader.load()).rejects.toBeInstanceOf(CredentialsConfigError);
+
+    expect(await loader.load()).toEqual({ kind: 'token', token: 'rotated-token' });
+  });
+
   it('returns a pre-issued token secret as a token credential', async () => {
     secretsManager
       .on(GetSecretValueCommand)

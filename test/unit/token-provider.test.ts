@@ -236,6 +236,63 @@ describe('Function: createTokenProvider()', () => {
     expect(await patient).toBe('tok-late');
   });
 
+  describe('prepare()', () => {
+    it('reads the credentials ahead of getToken without asking IAM for a token', async () => {
+      const { provider, fetch, credentials } = setup([issued('tok-A', '2026-11-29T12:00:00Z')]);
+
+      provider.prepare?.();
+      await Promise.resolve();
+
+      expect(credentials.state.loads).toBe(1);
+      expect(fetch.calls).toHaveLength(0);
+      expect(await provider.getToken()).toBe('tok-A');
+      expect(fetch.calls).toHaveLength(1);
+    });
+
+    it('reads nothing while a usable token is cached, and again once it is near expiry', async () => {
+      const { provider, credentials, clock } = setup([issued('tok-A', '2026-11-28T12:10:00Z')]);
+      await provider.getToken();
+
+      provider.prepare?.();
+      const loadsWithToken = credentials.state.loads;
+      clock.now = NOW + 6 * 60_000; // under 5 minutes left
+      provider.prepare?.();
+
+      expect(loadsWithToken).toBe(1);
+      expect(credentials.state.loads).toBe(2);
+    });
+
+    it('reads nothing while a sign-in is under way', async () => {
+      const { provider, credentials } = setup([issued('tok-A', '2026-11-29T12:00:00Z')]);
+      const token = provider.getToken();
+
+      provider.prepare?.();
+
+      expect(credentials.state.loads).toBe(1);
+      expect(await token).toBe('tok-A');
+    });
+
+    it('never throws: a failing read is reported by the getToken that follows', async () => {
+      const failing: CredentialsLoader = {
+        load: () => Promise.reject(new CredentialsRejectedError('secret unreadable', 403)),
+        invalidate: () => {},
+      };
+      const fetch = fakeFetch([]);
+      const provider = createTokenProvider({
+        iamEndpoint: IAM,
+        projectId: PROJECT,
+        credentials: failing,
+        fetch,
+      });
+
+      expect(() => provider.prepare?.()).not.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 0));
+
+      await expect(provider.getToken()).rejects.toThrow('secret unreadable');
+      expect(fetch.calls).toHaveLength(0);
+    });
+  });
+
   it('treats an answer without X-Subject-Token as IAM failing', async () => {
     const { provider } = setup([{ status: 201, body: { token: { expires_at: '2026-11-29T12:00:00Z' } } }]);
     await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
