@@ -6,6 +6,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
 import { startMoto } from '../local/moto.js';
+import { exitOnSignals } from '../local/signals.js';
 
 /**
  * `npm run bench`: cold start, warm overhead, bulk throughput, reaper scan and peak RSS, each
@@ -460,4 +461,5 @@ function markdown(r: Results): string {
   ].join('\n');
 }
 
+exitOnSignals();
 await main();

@@ -2,6 +2,7 @@ import { signature } from '../lib/http/caller-auth.js';
 import { enqueueStops } from '../lib/stop-queue.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
+import { exitOnSignals } from './signals.js';
 import { startStack } from './stack.js';
 
 /**
@@ -9,6 +10,7 @@ import { startStack } from './stack.js';
  * a signed webhook call, a queue message, and a reaper run; then prints every demo job's status.
  */
 const say = (text: string) => process.stdout.write(`${text}\n`);
+exitOnSignals();
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { lambdaContext } from './lambda-context.js';
 import { MotoMissingError } from './moto.js';
+import { exitOnSignals } from './signals.js';
 import { FUNCTION_TIMEOUTS_MS, type StackHandlers, startStack } from './stack.js';
 
 /**
@@ -74,4 +75,5 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+exitOnSignals();
 process.exitCode = await main(process.argv.slice(2));

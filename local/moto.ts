@@ -24,6 +24,25 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** moto servers started by this process and not yet stopped. */
+const running = new Set<ChildProcess>();
+let exitHooked = false;
+
+/**
+ * A backstop for a process that ends without stopping its moto servers (an uncaught error,
+ * `process.exit`, a signal handled by {@link exitOnSignals}): a server must not outlive it.
+ */
+function killOnExit(child: ChildProcess): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const server of running) server.kill('SIGKILL');
+    });
+  }
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
 async function waitForReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
@@ -69,6 +88,7 @@ export async function startMoto({
     }
     throw spawnError;
   }
+  killOnExit(child);
   const url = `http://127.0.0.1:${chosen}`;
   try {
     await waitForReady(url, child, timeoutMs);

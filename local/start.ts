@@ -1,6 +1,7 @@
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { signedCurl } from './sign.js';
+import { exitOnSignals } from './signals.js';
 import { startStack } from './stack.js';
 
 /**
@@ -72,13 +73,11 @@ Ctrl-C stops everything.
 `);
 divertFunctionLogs(LOG_FILE);
 
-let stopping = false;
-async function shutdown(): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log('stopping…');
-  await stack.stop();
-  process.exit(0);
-}
-process.on('SIGINT', shutdown);
-process.on('SIGTERM', shutdown);
+// Ctrl-C, or a signal from whatever started npm start: a clean stop of everything is a normal end
+exitOnSignals(
+  async () => {
+    console.log('stopping…');
+    await stack.stop();
+  },
+  { exitCode: 0 },
+);

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { exitOnSignals } from '../signals.js';
 import { type EmulatorOptions, startEmulator } from './server.js';
 
 /** `npm run emulator -- [--port 4010] [--seed local/seed/demo.json]`: the emulator on its own. */
@@ -18,9 +19,4 @@ console.log(
   `  ${emulator.store.all().length} jobs seeded from ${values.seed}; admin API under ${emulator.url}/_admin/`,
 );
 
-const stop = async () => {
-  await emulator.close();
-  process.exit(0);
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+exitOnSignals(() => emulator.close(), { exitCode: 0 });
