@@ -1,35 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedCurl } from '../../local/sign.js';
+import { gone, type WatchedProcess, watch } from '../support/child-process.js';
 
 /** `npm start` as a user runs it: a child process, its output read like a person would. */
-let child: ChildProcess;
-let output = '';
+let stack: WatchedProcess;
 let urls: { http: string; queue: string; emulator: string; moto: string; motoPid: number };
-
-function waitForOutput(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = output.match(pattern);
-      if (match) {
-        clearInterval(timer);
-        clearTimeout(timeout);
-        resolve(match);
-      }
-    };
-    const timer = setInterval(check, 50);
-    const timeout = setTimeout(() => {
-      clearInterval(timer);
-      reject(new Error(`no ${pattern} in the output:\n${output}`));
-    }, timeoutMs);
-    check();
-  });
-}
+const waitForOutput = (pattern: RegExp) => stack.waitFor(pattern);
 
 async function jobStatus(name: string): Promise<{ id: string; status: string; stopsAccepted: number }> {
   const { jobs } = (await (await fetch(`${urls.emulator}/_admin/jobs`)).json()) as {
@@ -40,46 +20,28 @@ async function jobStatus(name: string): Promise<{ id: string; status: string; st
   return job;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-    env: {
-      ...process.env,
-      HTTP_PORT: '0',
-      EMULATOR_PORT: '0',
-      LOCAL_SCHEDULE_SECONDS: '3',
-      LOCAL_FIRST_RUN_SECONDS: '3',
-      AWS_ENDPOINT_URL: '',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
+  stack = watch(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+    ...process.env,
+    HTTP_PORT: '0',
+    EMULATOR_PORT: '0',
+    LOCAL_SCHEDULE_SECONDS: '3',
+    LOCAL_FIRST_RUN_SECONDS: '3',
+    AWS_ENDPOINT_URL: '',
   });
   await waitForOutput(/Ctrl-C stops everything/);
-  const field = (label: string) => output.match(new RegExp(`${label}\\s+(http://\\S+)`))?.[1] ?? '';
+  const field = (label: string) => stack.output().match(new RegExp(`${label}\\s+(http://\\S+)`))?.[1] ?? '';
   urls = {
     http: field('HTTP function'),
     queue: field('stop queue \\(SQS\\)'),
     emulator: field('LakeFormation \\+ IAM'),
     moto: field('moto'),
-    motoPid: Number(output.match(/\(pid (\d+)\)/)?.[1]),
+    motoPid: Number(stack.output().match(/\(pid (\d+)\)/)?.[1]),
   };
 }, 60_000);
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
+  if (stack.child.exitCode === null) stack.child.kill('SIGKILL');
 });
 
 describe('npm start without moto_server', () => {
@@ -87,22 +49,17 @@ describe('npm start without moto_server', () => {
     // a PATH that holds node and nothing else
     const bin = await mkdtemp(join(tmpdir(), 'no-moto-'));
     await symlink(process.execPath, join(bin, 'node'));
-    const lonely = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
-      env: { ...process.env, PATH: bin, HTTP_PORT: '0', EMULATOR_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const lonely = watch(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+      ...process.env,
+      PATH: bin,
+      HTTP_PORT: '0',
+      EMULATOR_PORT: '0',
     });
-    let text = '';
-    lonely.stdout?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    lonely.stderr?.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    const [code] = await once(lonely, 'exit');
+    const [code] = await lonely.exited;
     await rm(bin, { recursive: true, force: true });
 
     expect(code).toBe(1);
-    expect(text.trim().split('\n')).toEqual([
+    expect(lonely.output().trim().split('\n')).toEqual([
       'moto_server is not installed: pip install "moto[server]==5.2.1"',
     ]);
   });
@@ -113,7 +70,7 @@ describe('npm start (local/start.ts) as a child process', () => {
     expect(urls.http).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(urls.queue).toMatch(/lf-job-stopper-local-stop$/);
     expect(urls.motoPid).toBeGreaterThan(0);
-    expect(output).toContain('X-Signature: sha256=');
+    expect(stack.output()).toContain('X-Signature: sha256=');
   });
 
   it('stops a demo job with the printed signed curl’s request', async () => {
@@ -165,13 +122,11 @@ describe('npm start (local/start.ts) as a child process', () => {
   });
 
   it('shuts everything down on Ctrl-C, leaving no process behind', async () => {
-    const exited = once(child, 'exit');
-    child.kill('SIGINT');
-    const [code] = await exited;
+    stack.child.kill('SIGINT');
+    const [code] = await stack.exited;
 
     expect(code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(isAlive(urls.motoPid)).toBe(false);
+    expect(await gone(urls.motoPid, 200)).toBe(true);
     await expect(fetch(`${urls.emulator}/_admin/health`)).rejects.toThrow();
     await expect(fetch(urls.http)).rejects.toThrow();
   });
