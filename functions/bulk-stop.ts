@@ -16,7 +16,7 @@ export async function bulkStop(event: SQSEvent, context: Context): Promise<SQSBa
   const { lakeFormation, deadline } = context as LakeFormationContext;
   const { response } = await processStopBatch(event.Records, {
     client: lakeFormation,
-    sqs: getSqsClient(),
+    sqs: getSqsClient,
     dlqUrl: config.stopDlqUrl,
     defaultInstanceId: config.instanceId,
     allowedInstanceIds: config.allowedInstanceIds,

@@ -20,7 +20,7 @@ export async function stopStaleJobs(_event: ScheduledEvent, context: Context): P
   const { lakeFormation, deadline } = context as LakeFormationContext;
   return runReaper({
     client: lakeFormation,
-    sqs: getSqsClient(),
+    sqs: getSqsClient,
     queueUrl: config.stopQueueUrl,
     policy,
     instanceIds: [...config.allowedInstanceIds],

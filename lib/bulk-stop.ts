@@ -1,5 +1,4 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure } from './failures.js';
 import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
@@ -7,11 +6,12 @@ import { logger } from './logger.js';
 import { countOutcome, metrics } from './metrics.js';
 import { type StopOutcome, stopWithOutcome } from './stop.js';
 import { INVALID_MESSAGE_CODES, parseStopMessage, type StopMessage } from './stop-message.js';
-import { sendBatches } from './stop-queue.js';
+import { type SqsClientSource, sendBatches } from './stop-queue.js';
 
 export interface BulkStopOptions {
   client: LakeFormationClient;
-  sqs: SQSClient;
+  /** For the dead letters. */
+  sqs: SqsClientSource;
   dlqUrl: string;
   defaultInstanceId: string;
   allowedInstanceIds: ReadonlySet<string>;

@@ -9,6 +9,12 @@ export function getSqsClient(): SQSClient {
   return client;
 }
 
+/**
+ * An SQS client, or what makes one when the first message is sent: a function's run that sends
+ * nothing (most reaper runs and queue batches) then never builds its client (~1.5 ms of a cold start).
+ */
+export type SqsClientSource = SQSClient | (() => SQSClient);
+
 /** SQS takes at most 10 entries per `SendMessageBatch`. */
 export const SQS_BATCH_LIMIT = 10;
 
@@ -30,13 +36,15 @@ export interface FailedEntry<T> {
  * still failing are returned; a call that fails as a whole throws.
  */
 export async function sendBatches<T>(
-  sqs: SQSClient,
+  source: SqsClientSource,
   queueUrl: string,
   items: readonly T[],
   toEntry: (item: T) => BatchEntry,
   { maxAttempts = 3 }: { maxAttempts?: number } = {},
 ): Promise<FailedEntry<T>[]> {
   const failed: FailedEntry<T>[] = [];
+  if (items.length === 0) return failed;
+  const sqs = typeof source === 'function' ? source() : source;
   for (let start = 0; start < items.length; start += SQS_BATCH_LIMIT) {
     let pending = items
       .slice(start, start + SQS_BATCH_LIMIT)

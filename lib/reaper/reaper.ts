@@ -1,10 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LakeFormationClient } from '../lakeformation/client.js';
 import { logger } from '../logger.js';
 import { metrics } from '../metrics.js';
 import type { StopMessage } from '../stop-message.js';
-import { sendBatches } from '../stop-queue.js';
+import { type SqsClientSource, sendBatches } from '../stop-queue.js';
 import type { StalePolicy } from './policy.js';
 import { scanJobs } from './scan.js';
 import { judge } from './staleness.js';
@@ -28,7 +27,7 @@ export interface ReaperSummary {
 
 export interface ReaperOptions {
   client: LakeFormationClient;
-  sqs: SQSClient;
+  sqs: SqsClientSource;
   queueUrl: string;
   policy: StalePolicy;
   instanceIds: readonly string[];

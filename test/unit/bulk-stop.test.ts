@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { type BulkStopOptions, processStopBatch } from '../../lib/bulk-stop.js';
 import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
 import { metrics } from '../../lib/metrics.js';
@@ -140,6 +140,20 @@ describe('Function: processStopBatch()', () => {
           errorCode: 'INSTANCE_NOT_ALLOWED',
           errorMessage: expect.stringContaining('ffffffff'),
         },
+      ]);
+    });
+
+    it('builds its SQS client only for a batch with something to dead-letter', async () => {
+      const makeClient = vi.fn(() => new SQSClient({}));
+
+      await processStopBatch(records({ jobId: 'running' }, { jobId: 'other' }), options({ sqs: makeClient }));
+      const builtWithoutDeadLetters = makeClient.mock.calls.length;
+      await processStopBatch(records({ jobId: 'running' }, 'not json'), options({ sqs: makeClient }));
+
+      expect(builtWithoutDeadLetters).toBe(0);
+      expect(makeClient).toHaveBeenCalledTimes(1);
+      expect(deadLettered()).toEqual([
+        expect.objectContaining({ body: 'not json', errorCode: 'INVALID_JSON' }),
       ]);
     });
 

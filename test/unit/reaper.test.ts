@@ -1,11 +1,12 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LakeFormationClient, ListJobsParams } from '../../lib/lakeformation/client.js';
 import type { Job } from '../../lib/lakeformation/job.js';
 import { metrics } from '../../lib/metrics.js';
 import { parsePolicy } from '../../lib/reaper/policy.js';
 import { EnqueueError, REAPER_SOURCE, runReaper } from '../../lib/reaper/reaper.js';
+import type { SqsClientSource } from '../../lib/stop-queue.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -58,11 +59,16 @@ function sent() {
     .map((entry) => JSON.parse(entry.MessageBody ?? '{}'));
 }
 
-function run(seeds: Seed[], policy: unknown = {}, instanceIds = ['inst-1']) {
+function run(
+  seeds: Seed[],
+  policy: unknown = {},
+  instanceIds = ['inst-1'],
+  sqs: SqsClientSource = new SQSClient({}),
+) {
   const client = listingClient(seeds);
   const promise = runReaper({
     client,
-    sqs: new SQSClient({}),
+    sqs,
     queueUrl: QUEUE,
     policy: parsePolicy(policy),
     instanceIds,
@@ -175,6 +181,25 @@ describe('Function: runReaper()', () => {
     expect(logs.lines.find((line) => String(line.message).startsWith('dry run'))?.candidates).toEqual([
       expect.objectContaining({ jobId: 'old' }),
     ]);
+  });
+
+  it('builds its SQS client only for a run that sends', async () => {
+    const makeClient = vi.fn(() => new SQSClient({}));
+    const stale = [{ id: 'old', minutes: 1000 }];
+    const tooMany = [
+      { id: 'old-1', minutes: 1000 },
+      { id: 'old-2', minutes: 1000 },
+    ];
+
+    await run([{ id: 'young', minutes: 5 }], {}, ['inst-1'], makeClient).promise;
+    await run(stale, { dryRun: true }, ['inst-1'], makeClient).promise;
+    await run(tooMany, { maxStopsPerRun: 1 }, ['inst-1'], makeClient).promise;
+    const builtWithoutSending = makeClient.mock.calls.length;
+    await run(stale, {}, ['inst-1'], makeClient).promise;
+
+    expect(builtWithoutSending).toBe(0);
+    expect(makeClient).toHaveBeenCalledTimes(1);
+    expect(sent()).toEqual([expect.objectContaining({ jobId: 'old' })]);
   });
 
   it('sends in batches of 10', async () => {
