@@ -1,8 +1,12 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logger } from './logger.js';
 import type { StopOutcome } from './stop.js';
 
-/** The one metrics instance of the process (CloudWatch EMF on stdout). */
-export const metrics = new Metrics({ namespace: 'LfJobStopper', serviceName: 'lf-job-stopper' });
+/**
+ * The one metrics instance of the process (CloudWatch EMF on stdout). Its own warnings (e.g. an
+ * invocation that published no metric) go through the logger, as JSON lines like every other.
+ */
+export const metrics = new Metrics({ namespace: 'LfJobStopper', serviceName: 'lf-job-stopper', logger });
 
 const METRIC_OF: Record<StopOutcome, string> = {
   STOP_REQUESTED: 'StopRequested',

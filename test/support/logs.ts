@@ -1,5 +1,7 @@
 /** Every JSON log line the Powertools logger wrote in this test file (see log-capture-setup.ts). */
 export const capturedLogLines: string[] = [];
+/** Everything else written to stdout and stderr in this test file: passed through, but scanned too. */
+export const otherOutput: string[] = [];
 
 /** Secrets the tests use; none of them may ever appear in a log line. */
 const secrets = new Set<string>(['integration-test-password', 'local-demo-password']);
@@ -14,7 +16,7 @@ export function registerSecret(...values: string[]): void {
 /** Log lines holding a registered secret or an emulator token, with what was found. */
 export function secretsInLogs(): string[] {
   const hits: string[] = [];
-  for (const line of capturedLogLines) {
+  for (const line of [...capturedLogLines, ...otherOutput]) {
     for (const secret of secrets)
       if (line.includes(secret)) hits.push(`${secret.slice(0, 4)}… in ${line.slice(0, 200)}`);
     if (EMULATOR_TOKEN.test(line)) hits.push(`emulator token in ${line.slice(0, 200)}`);

@@ -1,8 +1,10 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { LakeFormationHttpError } from '../../lib/lakeformation/errors.js';
 import { logger } from '../../lib/logger.js';
+import { metrics } from '../../lib/metrics.js';
 import { failureMapping, StopFailedError } from '../../lib/middleware/failures.js';
 import { injectLakeFormation, type LakeFormationContext } from '../../lib/middleware/lake-formation.js';
 import { logging } from '../../lib/middleware/logging.js';
@@ -85,5 +87,18 @@ describe('Middleware: logging()', () => {
     expect(
       logs.lines.filter((line) => line.message === 'handled').map((line) => line.correlation_id),
     ).toEqual(['abc-123', undefined]);
+  });
+});
+
+describe('Middleware: logMetrics() with the shared metrics', () => {
+  it('reports an invocation that published no metric in a JSON log line, like every other line', async () => {
+    const logs = captureLogs();
+    const handler = middy(async () => 'done').use(logMetrics(metrics));
+
+    await handler({}, lambdaContext());
+
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({ level: 'WARN', message: expect.stringContaining('No application metrics') }),
+    );
   });
 });
