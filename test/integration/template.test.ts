@@ -63,6 +63,21 @@ describe('the packaged CloudFormation template', () => {
     ]);
   });
 
+  it('keeps an access log of the HTTP API, with ids, statuses and integration errors but no header or body', () => {
+    const settings = props('HttpApiStage').AccessLogSettings as { DestinationArn: unknown; Format: string };
+    const format = JSON.parse(settings.Format) as Record<string, string>;
+
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(props('HttpApiLogGroup').RetentionInDays).toBe(30);
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+    });
+    // nothing that could carry a caller's header or body
+    expect(settings.Format).not.toMatch(/header|authorization|requestOverride|body/i);
+  });
+
   it('feeds the bulk function from the stop queue with partial batch failures and bounded concurrency', () => {
     const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
     expect(mapping?.[1].Properties).toMatchObject({
