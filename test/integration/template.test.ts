@@ -78,6 +78,14 @@ describe('the packaged CloudFormation template', () => {
     expect(settings.Format).not.toMatch(/header|authorization|requestOverride|body/i);
   });
 
+  it('throttles webhook calls at the HTTP API, by default 10 per second with bursts of 20', () => {
+    expect(props('HttpApiStage').DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingRateLimit: 10,
+      ThrottlingBurstLimit: 20,
+    });
+  });
+
   it('feeds the bulk function from the stop queue with partial batch failures and bounded concurrency', () => {
     const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
     expect(mapping?.[1].Properties).toMatchObject({
