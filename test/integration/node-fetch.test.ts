@@ -9,6 +9,7 @@ let server: Server;
 let base: string;
 const seen: { method?: string; body: string; headers: Record<string, unknown>; socket: number }[] = [];
 let sockets = 0;
+let resets = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -17,6 +18,12 @@ beforeAll(async () => {
       body += chunk.toString();
     });
     req.on('end', () => {
+      // a kept-alive connection this server has since given up on: reset, the request unanswered
+      if ((req.socket as { stale?: boolean }).stale || req.url === '/reset') {
+        if (req.url === '/reset') resets += 1;
+        req.socket.destroy();
+        return;
+      }
       seen.push({
         method: req.method,
         body,
@@ -26,6 +33,9 @@ beforeAll(async () => {
       if (req.url === '/ok') {
         res.writeHead(201, { 'X-Subject-Token': 'abc', 'Content-Type': 'application/json' });
         res.end('{"token":{"expires_at":"2099-01-01T00:00:00Z"}}');
+      } else if (req.url === '/last-on-this-connection') {
+        res.end('ok');
+        (req.socket as { stale?: boolean }).stale = true;
       } else if (req.url === '/stall') {
         res.writeHead(200, { 'Content-Length': '100' });
         res.write('{"partial":');
@@ -54,6 +64,30 @@ const failures = {
 };
 
 describe('Function: nodeFetch()', () => {
+  it('sends a request that meets a kept-alive connection reset before any answer again, on another', async () => {
+    await nodeFetch(`${base}/last-on-this-connection`, { method: 'GET', headers: {} });
+    const connections = sockets;
+
+    const response = await nodeFetch(`${base}/ok`, { method: 'POST', headers: {}, body: '{}' });
+
+    expect(response.status).toBe(201);
+    expect(sockets).toBe(connections + 1);
+    expect(seen.at(-1)).toMatchObject({ method: 'POST', socket: connections + 1 });
+  });
+
+  it('reports a reset of a new connection, sending the request no more than once more', async () => {
+    const before = resets;
+
+    await expect(
+      nodeFetch(`${base}/reset`, { method: 'POST', headers: {}, body: '{}' }),
+    ).rejects.toMatchObject({
+      code: 'ECONNRESET',
+    });
+    // once on a kept-alive connection from an earlier test, at most once more on a new one
+    expect(resets - before).toBeGreaterThanOrEqual(1);
+    expect(resets - before).toBeLessThanOrEqual(2);
+  });
+
   it('sends method, headers and body, and returns status, headers and text', async () => {
     const response = await nodeFetch(`${base}/ok`, {
       method: 'POST',
