@@ -15,11 +15,7 @@ import {
   type StopJobEvent,
   stopRequest,
 } from '../lib/middleware/http.js';
-import {
-  injectLakeFormation,
-  type LakeFormationContext,
-  prepareLakeFormation,
-} from '../lib/middleware/lake-formation.js';
+import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
 import { logging } from '../lib/middleware/logging.js';
 import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/runtime.js';
 import { stopWithOutcome } from '../lib/stop.js';
@@ -42,8 +38,8 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
   .use(problemResponses())
   .use(httpHeaderNormalizer())
   .use(requestBody())
-  // a cold container reads its IAM credentials while it reads the caller keys
-  .use(prepareLakeFormation(() => prepareLakeFormationClient(config)))
+  // a cold container reads its IAM credentials while it reads the caller keys (never an IAM call)
+  .before(() => prepareLakeFormationClient(config))
   .use(callerAuthentication({ keys: webhookKeysLoader(config.webhookSecretId) }))
   .use(stopRequest({ defaultInstanceId: config.instanceId, allowedInstanceIds: config.allowedInstanceIds }))
   .use(injectLakeFormation({ client: () => getLakeFormationClient(config) }))

@@ -37,16 +37,3 @@ export function injectLakeFormation(
     },
   };
 }
-
-/**
- * Starts work the LakeFormation call will need, before the steps that may still reject the request.
- * `prepare` must be cheap, never throw, and never call IAM or LakeFormation (a rejected request makes
- * no such call): the HTTP function reads its IAM credentials here, alongside the caller keys.
- */
-export function prepareLakeFormation(prepare: () => void): MiddlewareObj<unknown, unknown, Error> {
-  return {
-    before: () => {
-      prepare();
-    },
-  };
-}
