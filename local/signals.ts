@@ -13,18 +13,14 @@ export function exitOnSignals(
 ): void {
   let stopping = false;
   for (const [signal, code] of Object.entries(SIGNALS)) {
+    const exit = () => process.exit(exitCode ?? code);
     process.on(signal, () => {
-      if (stopping) process.exit(exitCode ?? code);
+      if (stopping) exit();
       stopping = true;
-      const timer = setTimeout(() => process.exit(exitCode ?? code), timeoutMs);
-      timer.unref();
-      cleanup().then(
-        () => process.exit(exitCode ?? code),
-        (error: unknown) => {
-          console.error(`cleanup failed: ${(error as Error).message}`);
-          process.exit(exitCode ?? code);
-        },
-      );
+      setTimeout(exit, timeoutMs).unref();
+      cleanup()
+        .catch((error: unknown) => console.error(`cleanup failed: ${(error as Error).message}`))
+        .finally(exit);
     });
   }
 }
