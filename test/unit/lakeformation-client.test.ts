@@ -252,6 +252,28 @@ describe('Function: createLakeFormationClient()', () => {
       expect(clock.sleeps).toEqual([2000]);
     });
 
+    it('passes on a Retry-After longer than any back-off at once, without waiting', async () => {
+      const { client, fetch, clock } = setup([
+        { status: 429, headers: { 'Retry-After': '30' } },
+        { status: 202 },
+      ]);
+      await expect(client.stopJob(REF)).rejects.toMatchObject({ status: 429, retryAfterSeconds: 30 });
+      expect(clock.sleeps).toEqual([]);
+      expect(fetch.calls).toHaveLength(1);
+    });
+
+    it.each(['', ' ', 'Wed, 21 Oct 2026 07:28:00 GMT', '1.5', '-1'])(
+      'ignores the Retry-After value %j and backs off as usual',
+      async (value) => {
+        const throttled = { status: 429, headers: { 'Retry-After': value } };
+        const { client, clock } = setup([throttled, throttled], { retry: { maxAttempts: 2 } });
+        const error = await client.stopJob(REF).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(LakeFormationHttpError);
+        expect((error as LakeFormationHttpError).retryAfterSeconds).toBeUndefined();
+        expect(clock.sleeps).toEqual([199]);
+      },
+    );
+
     it('never sleeps past the deadline: it throws the last error instead', async () => {
       const { client, fetch, clock } = setup([{ status: 503 }, { status: 503 }, { status: 202 }], {
         retry: { baseDelayMs: 1000, maxDelayMs: 1000 },
@@ -271,6 +293,49 @@ describe('Function: createLakeFormationClient()', () => {
       );
       expect(fetch.calls).toHaveLength(0);
     });
+  });
+
+  it('asks for no token when the deadline has already passed', async () => {
+    const clock = virtualTiming();
+    let tokenRequests = 0;
+    const client = createLakeFormationClient({
+      endpoint: 'https://lakeformation.test',
+      projectId: PROJECT,
+      tokens: {
+        getToken: async () => {
+          tokenRequests += 1;
+          return 'token';
+        },
+        invalidate: () => {},
+      },
+      fetch: fakeFetch([]),
+      timing: clock.timing,
+    });
+    await expect(client.stopJob(REF, { deadline: clock.timing.now() + 49 })).rejects.toBeInstanceOf(
+      DeadlineExceededError,
+    );
+    expect(tokenRequests).toBe(0);
+  });
+
+  it('makes no request when getting the token used up the time before the deadline', async () => {
+    let now = 0;
+    const fetch = fakeFetch([{ status: 202 }]);
+    const client = createLakeFormationClient({
+      endpoint: 'https://lakeformation.test',
+      projectId: PROJECT,
+      tokens: {
+        getToken: async () => {
+          now += 960; // an IAM sign-in that left 40 ms
+          return 'token';
+        },
+        invalidate: () => {},
+      },
+      fetch,
+      retry: { maxAttempts: 1 },
+      timing: { now: () => now },
+    });
+    await expect(client.stopJob(REF, { deadline: 1_000 })).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(fetch.calls).toHaveLength(0);
   });
 
   describe('timeouts', () => {

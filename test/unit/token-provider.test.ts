@@ -174,6 +174,26 @@ describe('Function: createTokenProvider()', () => {
     expect(fetch.calls).toHaveLength(3);
   });
 
+  it.each([408, 429])(
+    'retries IAM %i as a passing failure: the credentials are neither refused nor read again',
+    async (status) => {
+      const { provider, fetch, credentials } = setup([{ status }, issued('tok-A', '2026-11-29T12:00:00Z')]);
+      expect(await provider.getToken()).toBe('tok-A');
+      expect(fetch.calls).toHaveLength(2);
+      expect(credentials.state.invalidations).toBe(0);
+    },
+  );
+
+  it('reports IAM throttling that outlasts its retries as IAM unavailable', async () => {
+    const { provider, credentials } = setup([{ status: 429 }, { status: 429 }], {
+      retry: { maxAttempts: 2 },
+    });
+    const error = await provider.getToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IamUnavailableError);
+    expect((error as IamUnavailableError).message).toContain('HTTP 429');
+    expect(credentials.state.invalidations).toBe(0);
+  });
+
   it('reports IAM unavailable after its retries', async () => {
     const { provider } = setup([{ status: 500 }, { status: 500 }], { retry: { maxAttempts: 2 } });
     await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
