@@ -102,6 +102,8 @@ describe('Function: globToRegExp()', () => {
     ['nightly_*', 'weekly_nightly_x', false],
     ['job_?', 'job_1', true],
     ['job_?', 'job_12', false],
+    ['job_?', 'job_', false],
+    ['job_??', 'job_1', false],
     ['*orders*', 'nightly_orders_v2', true],
     ['a.b', 'axb', false],
     ['a.b', 'a.b', true],
@@ -167,6 +169,33 @@ describe('Function: judge()', () => {
       excluded: true,
     });
     expect(judge(job({ id: 'pinned', startTime: minutesAgo(10_000) }), policy, NOW).excluded).toBe(true);
+  });
+
+  it('matches rules and exclusions by instance', () => {
+    const policy = parsePolicy({
+      rules: [{ match: { instanceId: 'inst-2' }, maxRunMinutes: 600 }],
+      exclude: [{ instanceId: 'inst-3' }],
+    });
+    const old = { startTime: minutesAgo(300) };
+    expect(judge(job(old), policy, NOW)).toMatchObject({ stale: true, limitMinutes: 240 });
+    expect(judge(job({ ...old, instanceId: 'inst-2' }), policy, NOW)).toMatchObject({
+      stale: false,
+      limitMinutes: 600,
+      limitFrom: 'inst-2',
+    });
+    expect(judge(job({ ...old, instanceId: 'inst-3' }), policy, NOW)).toMatchObject({
+      stale: false,
+      excluded: true,
+    });
+  });
+
+  it('measures from start_time, the current run, not from when the job was created', () => {
+    const verdict = judge(
+      job({ createTime: minutesAgo(10_000), startTime: minutesAgo(30) }),
+      parsePolicy({}),
+      NOW,
+    );
+    expect(verdict).toMatchObject({ stale: false, runningMinutes: 30 });
   });
 
   it('falls back to create_time when start_time is missing', () => {

@@ -146,6 +146,40 @@ describe('Function: runReaper()', () => {
     expect(summary).toMatchObject({ scanned: 2000, unreachable: 300 });
   });
 
+  it('stops paging when the jobs read reach total, even on a full page', async () => {
+    const seeds = Array.from({ length: 1000 }, (_, i) => ({ id: `j${i}`, minutes: 10 }));
+    const { client, promise } = run(seeds, { types: ['METADATA_MIGRATION'] });
+
+    const summary = await promise;
+
+    expect(client.calls.map((c) => [c.offset, c.limit])).toEqual([[0, 1000]]);
+    expect(summary).toMatchObject({ scanned: 1000, unreachable: 0 });
+  });
+
+  it('judges only jobs in the statuses asked for, whatever the list returns', async () => {
+    const client = listingClient([
+      { id: 'running', minutes: 500 },
+      { id: 'finished', status: 'SUCCESS', minutes: 500 },
+      { id: 'frozen', status: 'FROZEN_RELEASABLE', minutes: 500 },
+    ]);
+    const filtering = client.listJobs;
+    // a list API that ignores its status filter
+    client.listJobs = (params, options) => filtering({ ...params, status: undefined }, options);
+
+    const summary = await runReaper({
+      client,
+      sqs: new SQSClient({}),
+      queueUrl: QUEUE,
+      policy: parsePolicy({ types: ['METADATA_MIGRATION'] }),
+      instanceIds: ['inst-1'],
+      now: NOW,
+      deadline: Date.now() + 60_000,
+    });
+
+    expect(sent().map((message) => message.jobId)).toEqual(['running']);
+    expect(summary).toMatchObject({ scanned: 3, stale: 1, enqueued: 1 });
+  });
+
   it('sends nothing when there are more candidates than maxStopsPerRun, logs an error and reports capped', async () => {
     const logs = captureLogs();
     const { promise } = run(

@@ -271,6 +271,20 @@ describe('Function: stop-job handler', () => {
       expect(upstream.calls).toHaveLength(0);
     });
 
+    it('accepts a signature written in upper-case hex', async () => {
+      const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
+      const sent = event.headers['x-signature'] as string;
+      event.headers['x-signature'] = `sha256=${sent.slice('sha256='.length).toUpperCase()}`;
+      expect(event.headers['x-signature']).toMatch(/^sha256=[0-9A-F]{64}$/);
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+
+    it.each(['bearer', 'BEARER'])('accepts the authorization scheme written %s', async (scheme) => {
+      const event = withBearer(httpEvent('http-stop-job-bearer'), 'bearer-token-2');
+      event.headers.authorization = `${scheme} bearer-token-2`;
+      expect((await invoke(event)).statusCode).toBe(202);
+    });
+
     it('accepts signature headers in any case (header normalisation)', async () => {
       const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-old');
       event.headers = Object.fromEntries(
@@ -367,6 +381,13 @@ describe('Function: stop-job handler', () => {
       expect((await invoke(event)).statusCode).toBe(202);
       event.body = JSON.stringify({ reason: '🛑'.repeat(257) });
       expectProblem(await invoke(event), 400, 'INVALID_REQUEST');
+    });
+
+    it('accepts an empty body whatever its content type: there is nothing to misread', async () => {
+      const event = request();
+      event.headers['content-type'] = 'text/plain';
+      event.body = '';
+      expect((await invoke(event)).statusCode).toBe(202);
     });
 
     it('accepts application/json with a charset', async () => {
