@@ -43,7 +43,9 @@ export function describeSecretError(error: unknown): string {
   if (!(error instanceof Error)) return 'unknown error';
   if (error.name === 'TransformParameterError' || error instanceof SyntaxError)
     return `${error.name} (not valid JSON)`;
-  return `${error.name}: ${error.message.slice(0, 300)}`;
+  // Powertools wraps what the SDK threw (AccessDeniedException, ResourceNotFoundException, ...)
+  const reported = error.name === 'GetParameterError' && error.cause instanceof Error ? error.cause : error;
+  return `${reported.name}: ${reported.message.slice(0, 300)}`;
 }
 
 function nonEmpty(data: Record<string, unknown>, key: string): string | undefined {

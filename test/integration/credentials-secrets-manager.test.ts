@@ -81,5 +81,7 @@ describe('credentials from a real Secrets Manager secret (moto)', () => {
     const error = await loader.load().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CredentialsConfigError);
     expect((error as Error).message).toContain('no-such-secret');
+    // the SDK's own error name, not the parameter library's wrapper: tells "missing" from "denied"
+    expect((error as Error).message).toContain('ResourceNotFoundException');
   });
 });
