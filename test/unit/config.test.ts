@@ -82,6 +82,19 @@ describe('Function: parseConfig()', () => {
     expect(error.message.startsWith(`${variable}: `)).toBe(true);
   });
 
+  it('trims blanks around values, and reads a blank value as unset', () => {
+    const config = parseConfig(
+      env({
+        LAKEFORMATION_PROJECT_ID: ` ${PROJECT}\n`,
+        LAKEFORMATION_INSTANCE_ID: `${INSTANCE} `,
+        STOP_CONCURRENCY: ' 20 ',
+        WEBHOOK_SECRET_ID: '   ',
+      }),
+    );
+    expect(config).toMatchObject({ projectId: PROJECT, instanceId: INSTANCE, stopConcurrency: 20 });
+    expect(config.webhookSecretId).toBeUndefined();
+  });
+
   it('always allows the default instance and adds the listed ones', () => {
     const config = parseConfig(env({ LAKEFORMATION_ALLOWED_INSTANCE_IDS: ' other-1 , other-2,, ' }));
     expect([...config.allowedInstanceIds]).toEqual([INSTANCE, 'other-1', 'other-2']);
@@ -108,6 +121,7 @@ describe('Function: parseConfig()', () => {
       }),
     );
     expect(error.variable).toBe('HUAWEICLOUD_DOMAIN_NAME');
+    expect(error.message).toContain('is required together with HUAWEICLOUD_USER_NAME, HUAWEICLOUD_PASSWORD');
     expect(error.message).not.toContain('pw-123');
   });
 

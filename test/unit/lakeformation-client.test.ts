@@ -155,6 +155,18 @@ describe('Function: createLakeFormationClient()', () => {
       expect((error as LakeFormationHttpError).errorCode).toBeUndefined();
     });
 
+    it('reads a numeric code in the nested shape as text', async () => {
+      const { client } = setup([{ status: 403, body: { error: { code: 403, message: 'Forbidden' } } }]);
+      await expect(client.stopJob(REF)).rejects.toMatchObject({ errorCode: '403', errorMsg: 'Forbidden' });
+    });
+
+    it('keeps only a short excerpt of a large body that is not JSON', async () => {
+      const page = `<html><body>${'x'.repeat(10_000)}</body></html>`;
+      const { client } = setup([{ status: 400, body: page }]);
+      const error = (await client.stopJob(REF).catch((e: unknown) => e)) as LakeFormationHttpError;
+      expect(error.errorMsg).toBe(page.slice(0, 200));
+    });
+
     it('gives a typed error for an empty error body', async () => {
       const { client } = setup([{ status: 409 }]);
       await expect(client.stopJob(REF)).rejects.toMatchObject({

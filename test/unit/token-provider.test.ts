@@ -318,6 +318,17 @@ describe('Function: createTokenProvider()', () => {
     await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
   });
 
+  it.each([
+    ['no expires_at', { token: {} }],
+    ['an expires_at that is not a time', { token: { expires_at: 'tomorrow' } }],
+    ['a body that is not JSON', 'created'],
+  ])('treats a token with %s as IAM failing, rather than a token that never expires', async (_name, body) => {
+    const { provider } = setup([{ status: 201, headers: { 'X-Subject-Token': 'tok-A' }, body }]);
+    const error = await provider.getToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IamUnavailableError);
+    expect((error as Error).message).toContain('token.expires_at');
+  });
+
   describe('a pre-issued token', () => {
     it('is used as-is, without calling IAM', async () => {
       const fetch = fakeFetch([]);
