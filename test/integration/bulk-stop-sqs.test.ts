@@ -12,6 +12,7 @@ import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
 import { drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
+import { captureLogs, emfTotals } from '../support/logs.js';
 
 let emulator: LakeFormationEmulator;
 let sqs: SQSClient;
@@ -95,6 +96,34 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
         ['{"jobId": "fine-job", "extra": 1}', 'INVALID_MESSAGE', true],
       ].sort(),
     );
+  });
+
+  it('publishes the batch outcomes as EMF metrics, once per invocation', async () => {
+    const { queueUrl } = await queues(5, 30);
+    const running = emulator.store.add(INSTANCE, {
+      name: 'runs',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
+    const done = emulator.store.add(INSTANCE, {
+      name: 'done',
+      type: 'METADATA_MIGRATION',
+      status: 'SUCCESS',
+    });
+    await enqueueStops(queueUrl, [{ jobId: running.id }, { jobId: done.id }], sqs);
+    await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: 'not json' }] }),
+    );
+    const logs = captureLogs();
+
+    let received = 0;
+    for (let i = 0; i < 5 && received < 3; i++) {
+      received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
+    }
+
+    expect(received).toBe(3);
+    expect(emfTotals(logs.lines)).toEqual({ StopRequested: 1, NotRunning: 1, DeadLettered: 1 });
+    await drainAll(dlqUrl);
   });
 
   it('lets a message that keeps failing reach the DLQ after maxReceiveCount receives', async () => {

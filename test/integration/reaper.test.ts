@@ -8,6 +8,7 @@ import type { JobRecord } from '../../local/emulator/store.js';
 import { drainQueue, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, testEmulator } from '../support/emulator.js';
 import { lambdaContext } from '../support/lambda.js';
+import { captureLogs, emfTotals } from '../support/logs.js';
 
 const scheduled = JSON.parse(
   readFileSync(new URL('../../events/schedule.json', import.meta.url), 'utf8'),
@@ -164,11 +165,23 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
     expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, dryRun: true });
   });
 
-  it('sends nothing when the stale jobs outnumber maxStopsPerRun', async () => {
+  it('sends nothing when the stale jobs outnumber maxStopsPerRun, and publishes the metric the alarm reads', async () => {
     const handler = await reaper({ ...POLICY, maxStopsPerRun: expected.size - 1 });
+    const logs = captureLogs();
+
     const summary = await handler(scheduled, lambdaContext(60_000));
+
     expect(await drain()).toEqual([]);
     expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, capped: true });
+    // the reaper-capped alarm: namespace LfJobStopper, ReaperCapped, dimension service=lf-job-stopper only
+    const emf = logs.lines.filter((line) => line._aws !== undefined);
+    expect(emf).toHaveLength(1);
+    expect(emf[0]).toMatchObject({
+      service: 'lf-job-stopper',
+      ReaperCapped: 1,
+      _aws: { CloudWatchMetrics: [{ Namespace: 'LfJobStopper', Dimensions: [['service']] }] },
+    });
+    expect(emfTotals(logs.lines)).toMatchObject({ StaleJobs: expected.size, StopsEnqueued: 0 });
   });
 
   it('fails the cold start naming the field of an invalid policy', async () => {

@@ -271,6 +271,20 @@ describe('Function: stop-job handler', () => {
       expect(upstream.calls).toHaveLength(0);
     });
 
+    it.each([
+      ['a malformed job id', () => forJob(httpEvent('http-stop-job-unsigned'), '../etc')],
+      ['an instance not allowed', () => forJob(httpEvent('http-stop-job-unsigned'), JOB, 'ffffffff-0000')],
+      [
+        'a body that is not JSON',
+        () => ({ ...httpEvent('http-stop-job-unsigned'), body: '{"reason": ' }) as StopJobEvent,
+      ],
+    ])(
+      'answers 401, not what is wrong with the request, to an unauthenticated caller with %s',
+      async (_name, make) => {
+        expectProblem(await invoke(make()), 401, 'UNAUTHENTICATED');
+      },
+    );
+
     it('accepts a signature written in upper-case hex', async () => {
       const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
       const sent = event.headers['x-signature'] as string;
