@@ -59,6 +59,54 @@ describe('emulator API and admin API over HTTP', () => {
     }
   });
 
+  it('issues a token with a microsecond expires_at 24 h ahead, as IAM does', async () => {
+    const response = await signIn();
+    const body = (await response.json()) as { token: { expires_at: string; issued_at: string } };
+    expect(body.token.expires_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    const lifetime = Date.parse(body.token.expires_at) - Date.parse(body.token.issued_at);
+    expect(lifetime).toBe(24 * 3600_000);
+  });
+
+  it('does not stop a job for any method but POST, nor by POST to the job itself', async () => {
+    const job = emulator.store.add(INSTANCE, {
+      name: 'method_job',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+    });
+    const headers = { 'X-Auth-Token': await token() };
+    const answers = [
+      await fetch(`${jobsUrl()}/${job.id}/stop`, { method: 'GET', headers }),
+      await fetch(`${jobsUrl()}/${job.id}/stop`, { method: 'PUT', headers }),
+      await fetch(`${jobsUrl()}/${job.id}`, { method: 'POST', headers }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([404, 404, 404]);
+    expect(await answers[0]?.json()).toMatchObject({ error_code: 'APIG.0101' });
+    expect(emulator.store.get(INSTANCE, job.id)?.status).toBe('RUNNING');
+  });
+
+  it('with stopNotRunning "accept", accepts the stop of a finished job but still refuses a frozen one', async () => {
+    const finished = emulator.store.add(INSTANCE, {
+      name: 'finished',
+      type: 'METADATA_MIGRATION',
+      status: 'SUCCESS',
+    });
+    const frozen = emulator.store.add(INSTANCE, {
+      name: 'frozen',
+      type: 'METADATA_MIGRATION',
+      status: 'FROZEN_RELEASABLE',
+    });
+    const headers = { 'X-Auth-Token': await token() };
+    emulator.update({ stopNotRunning: 'accept' });
+    try {
+      const stop = (id: string) => fetch(`${jobsUrl()}/${id}/stop`, { method: 'POST', headers });
+      expect((await stop(finished.id)).status).toBe(202);
+      expect((await stop(frozen.id)).status).toBe(400);
+      expect(emulator.store.get(INSTANCE, finished.id)?.status).toBe('SUCCESS');
+    } finally {
+      emulator.restoreSettings();
+    }
+  });
+
   it('refuses wrong IAM credentials with 401', async () => {
     const response = await signIn('wrong');
     expect(response.status).toBe(401);
