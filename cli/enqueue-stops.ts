@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { checkStopMessage, isTextUpTo, MAX_SOURCE_LENGTH, type StopMessage } from '../lib/stop-message.js';
 import { enqueueStops } from '../lib/stop-queue.js';
+import { isMain } from './is-main.js';
 
 /**
  * `npm run enqueue -- [options] <jobId>… | --file <path|->`: puts stop requests on the stop queue, for
@@ -198,7 +199,7 @@ function parseCliArgs(argv: string[]) {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const readStdin = async () => {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isMain } from '../cli/is-main.js';
 import { signature } from '../lib/http/caller-auth.js';
 
 /** A ready-to-paste curl that stops `jobId` through the local HTTP endpoint, signed now (valid ±300 s). */
@@ -19,7 +20,7 @@ export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped fro
 }
 
 // `npm run sign -- <jobId> [http://127.0.0.1:3000]`: a fresh signed curl for the running local stack.
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const [jobId, url = 'http://127.0.0.1:3000'] = process.argv.slice(2);
   if (!jobId) {
     console.error('usage: npm run sign -- <jobId> [http url]');

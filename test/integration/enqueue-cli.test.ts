@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { drainQueue, uniqueName, useMoto } from '../support/aws.js';
@@ -15,9 +18,10 @@ beforeAll(() => {
 function enqueue(
   args: string[],
   stdin = '',
+  script = 'cli/enqueue-stops.ts',
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/enqueue-stops.ts', ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
       env: { ...process.env, AWS_ENDPOINT_URL: endpoint },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -52,6 +56,21 @@ describe('the enqueue command against SQS on moto', () => {
     const bodies = (await drainQueue(sqs, queueUrl)).map((m) => JSON.parse(m.Body ?? '{}'));
     expect(bodies.map((b) => b.jobId).sort()).toEqual([...ids].sort());
     expect(bodies.every((b) => b.reason === 'bulk stop' && b.source === 'enqueue-cli')).toBe(true);
+  });
+
+  it('runs from a folder whose name has a space, through a symlink', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lf stop '));
+    const link = join(dir, 'enqueue stops.ts');
+    symlinkSync(resolve('cli/enqueue-stops.ts'), link);
+    try {
+      const result = await enqueue(['--dry-run', 'job-1'], '', link);
+
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('dry run: 1 message(s) checked, nothing sent');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('leaves the queue empty and exits 2 when an entry is invalid', async () => {
