@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
@@ -45,7 +46,7 @@ interface Run {
  */
 function runNode(args: string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const logs = openSync(new URL('./functions.log', OUT).pathname, 'a');
+    const logs = openSync(fileURLToPath(new URL('./functions.log', OUT)), 'a');
     const started = performance.now();
     const child = spawn(process.execPath, args, {
       env: { ...process.env, ...env },
@@ -70,8 +71,8 @@ function runNode(args: string[], env: Record<string, string>): Promise<Run> {
 
 /** Runs a worker and reads the result it wrote. */
 async function worker<T>(name: string, env: Record<string, string>): Promise<T> {
-  const file = new URL(`./${name}-result.json`, OUT).pathname;
-  await runNode([new URL(`./workers/${name}.mjs`, import.meta.url).pathname], {
+  const file = fileURLToPath(new URL(`./${name}-result.json`, OUT));
+  await runNode([fileURLToPath(new URL(`./workers/${name}.mjs`, import.meta.url))], {
     ...env,
     BENCH_RESULT_FILE: file,
   });
@@ -148,12 +149,12 @@ async function coldStarts(
   emulator: LakeFormationEmulator,
   env: Record<string, string>,
 ) {
-  const worker = new URL('./workers/cold.mjs', import.meta.url).pathname;
+  const worker = fileURLToPath(new URL('./workers/cold.mjs', import.meta.url));
   const targets = ['bare', 'baseline', ...Object.keys(FUNCTION_SOURCES)] as const;
   const init: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const invoke: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
-  const resultFile = new URL('./cold-result.json', OUT).pathname;
+  const resultFile = fileURLToPath(new URL('./cold-result.json', OUT));
   // For comparison: INIT with source-mapped stack traces (Node reads each bundle's map at load).
   const withSourceMaps = { ...env, NODE_OPTIONS: '--enable-source-maps' };
   const phaseEnv = { ...env, BENCH_RESULT_FILE: resultFile };
@@ -213,7 +214,10 @@ async function coldStarts(
 async function main() {
   await mkdir(OUT, { recursive: true });
   log('bundling…');
-  const bundles = await buildBundles(OUT.pathname, { ...FUNCTION_SOURCES, baseline: 'bench/baseline.ts' });
+  const bundles = await buildBundles(fileURLToPath(OUT), {
+    ...FUNCTION_SOURCES,
+    baseline: 'bench/baseline.ts',
+  });
   const { moto, emulator, env } = await upstreams();
   const cleanup = async () => {
     await emulator.close();

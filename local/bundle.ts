@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { load } from 'js-yaml';
 
@@ -40,7 +41,7 @@ export async function buildBundles(
   const extension = String(outputFileExtension ?? '.mjs');
   const result = await build({
     ...(esbuild as BuildOptions),
-    absWorkingDir: ROOT.pathname,
+    absWorkingDir: fileURLToPath(ROOT),
     entryPoints: entries,
     outdir,
     outExtension: { '.js': extension },

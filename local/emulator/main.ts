@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exitOnSignals } from '../signals.js';
 import { type EmulatorOptions, startEmulator } from './server.js';
@@ -7,7 +8,7 @@ import { type EmulatorOptions, startEmulator } from './server.js';
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '4010' },
-    seed: { type: 'string', default: new URL('../seed/demo.json', import.meta.url).pathname },
+    seed: { type: 'string', default: fileURLToPath(new URL('../seed/demo.json', import.meta.url)) },
   },
 });
 

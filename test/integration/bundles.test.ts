@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBundles, type FUNCTION_SOURCES } from '../../local/bundle.js';
@@ -85,7 +86,7 @@ function invokeBundle(name: FunctionName, event: unknown, env = functionEnv): Pr
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [new URL('../support/invoke-bundle.mjs', import.meta.url).pathname, bundles[name]?.file ?? ''],
+      [fileURLToPath(new URL('../support/invoke-bundle.mjs', import.meta.url)), bundles[name]?.file ?? ''],
       { env: { ...env, INVOKE_EVENT: JSON.stringify(event) }, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] },
     );
     let stdout = '';
