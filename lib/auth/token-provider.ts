@@ -1,4 +1,4 @@
-import { type FetchLike, fetchText } from '../http/fetch-text.js';
+import { type FetchLike, fetchText, USER_AGENT } from '../http/fetch-text.js';
 import { nodeFetch } from '../http/node-fetch.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import type { TokenSource } from '../lakeformation/client.js';
@@ -115,7 +115,11 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
         const res = await fetchText(
           fetchImpl,
           `${iamEndpoint}/v3/auth/tokens?nocatalog=true`,
-          { method: 'POST', headers: { 'Content-Type': 'application/json;charset=utf8' }, body },
+          {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json;charset=utf8', 'User-Agent': USER_AGENT },
+            body,
+          },
           Math.min(timeoutMs, remaining),
           {
             timeout: (ms) =>

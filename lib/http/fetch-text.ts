@@ -1,3 +1,9 @@
+/**
+ * Sent with every IAM and LakeFormation request, so that calls of this service can be told apart in
+ * Huawei Cloud's own request logs.
+ */
+export const USER_AGENT = 'lf-job-stopper';
+
 /** What the clients read of a response; the global `Response` fits. */
 export interface ResponseLike {
   status: number;

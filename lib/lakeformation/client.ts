@@ -1,4 +1,4 @@
-import { type FetchLike, fetchText } from '../http/fetch-text.js';
+import { type FetchLike, fetchText, USER_AGENT } from '../http/fetch-text.js';
 import { nodeFetch } from '../http/node-fetch.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import {
@@ -141,7 +141,7 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       const response = await fetchText(
         fetchImpl,
         url,
-        { method, headers: { 'X-Auth-Token': token, Accept: 'application/json' } },
+        { method, headers: { 'X-Auth-Token': token, Accept: 'application/json', 'User-Agent': USER_AGENT } },
         attemptTimeout,
         {
           timeout: (ms) => new LakeFormationTimeoutError(operation, ms),

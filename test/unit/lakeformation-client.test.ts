@@ -65,7 +65,7 @@ describe('Function: createLakeFormationClient()', () => {
       expect(fetch.calls[0]).toMatchObject({
         method: 'POST',
         url: `https://lakeformation.cn-north-4.myhuaweicloud.com/v1/${PROJECT}/instances/${INSTANCE}/lf-jobs/${JOB}/stop`,
-        headers: { 'x-auth-token': 'token-1' },
+        headers: { 'x-auth-token': 'token-1', 'user-agent': 'lf-job-stopper' },
       });
     });
 

@@ -70,6 +70,10 @@ describe('Function: createTokenProvider()', () => {
     expect(fetch.calls).toHaveLength(1);
     expect(fetch.calls[0]?.url).toBe(`${IAM}/v3/auth/tokens?nocatalog=true`);
     expect(fetch.calls[0]?.method).toBe('POST');
+    expect(fetch.calls[0]?.headers).toMatchObject({
+      'content-type': 'application/json;charset=utf8',
+      'user-agent': 'lf-job-stopper',
+    });
     expect(JSON.parse(fetch.calls[0]?.body ?? '')).toEqual({
       auth: {
         identity: {
