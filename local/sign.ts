@@ -8,7 +8,7 @@ export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped fro
     webhook: { hmacKeys: string[] };
   };
   const key = config.webhook.hmacKeys[0] ?? '';
-  const body = JSON.stringify({ reason });
+  const body = JSON.stringify({ jobId, reason });
   const timestamp = String(Math.floor(Date.now() / 1000));
   return [
     `curl -sS -X POST ${httpUrl}/jobs/${jobId}/stop`,

@@ -81,9 +81,18 @@ export function callerAuthentication({
   };
 }
 
-function parseReason(raw: Buffer): string | undefined {
+/** What a request body may say: why, and (to bind a signed body to one job) which job. */
+interface StopBody {
+  reason?: string;
+  jobId?: unknown;
+  instanceId?: unknown;
+}
+
+const BODY_FIELDS = new Set(['reason', 'jobId', 'instanceId']);
+
+function parseBody(raw: Buffer): StopBody {
   const text = raw.toString('utf8');
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -93,22 +102,44 @@ function parseReason(raw: Buffer): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new ProblemError('INVALID_REQUEST', 'the body must be a JSON object such as {"reason": "..."}');
   }
-  const unknown = Object.keys(body).filter((key) => key !== 'reason');
+  const unknown = Object.keys(body).filter((key) => !BODY_FIELDS.has(key));
   if (unknown.length > 0) {
     throw new ProblemError(
       'INVALID_REQUEST',
       `unknown field(s) in the body: ${unknown.slice(0, 5).join(', ')}`,
     );
   }
-  const { reason } = body as { reason?: unknown };
-  if (reason === undefined) return undefined;
-  if (!isTextUpTo(reason, MAX_REASON_LENGTH)) {
+  const { reason, jobId, instanceId } = body as { reason?: unknown; jobId?: unknown; instanceId?: unknown };
+  if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
     throw new ProblemError(
       'INVALID_REQUEST',
       `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,
     );
   }
-  return reason;
+  return {
+    ...(reason !== undefined && { reason: reason as string }),
+    ...(jobId !== undefined && { jobId }),
+    ...(instanceId !== undefined && { instanceId }),
+  };
+}
+
+/**
+ * A body may name the job (and instance) it is about: the signature covers the body but not the
+ * path, so a caller who names them binds a signed request to that one job. Named, they must be the
+ * path's.
+ */
+function checkBinding(body: StopBody, jobId: string, instanceId: string): void {
+  for (const [field, expected] of [
+    ['jobId', jobId],
+    ['instanceId', instanceId],
+  ] as const) {
+    const named = body[field];
+    if (named !== undefined && named !== expected) {
+      throw new ProblemError('INVALID_REQUEST', `the body's ${field} is not the one the path names`, {
+        members: { field },
+      });
+    }
+  }
 }
 
 /**
@@ -136,7 +167,9 @@ export function stopRequest({
           members: { field: 'instanceId' },
         });
       }
-      const reason = parseReason(event.rawBody);
+      const body = parseBody(event.rawBody);
+      checkBinding(body, jobId, instanceId);
+      const { reason } = body;
       if (!allowedInstanceIds.has(instanceId)) {
         throw new ProblemError(
           'INSTANCE_NOT_ALLOWED',

@@ -60,7 +60,9 @@ const bodyArb: fc.Arbitrary<{ kind: BodyKind; text: string }> = fc.oneof(
     .map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
   fc
     .dictionary(
-      fc.string({ minLength: 1, maxLength: 10 }).filter((k) => k !== 'reason'),
+      fc
+        .string({ minLength: 1, maxLength: 10 })
+        .filter((k) => !['reason', 'jobId', 'instanceId'].includes(k)),
       fc.jsonValue(),
       { minKeys: 1, maxKeys: 3 },
     )
@@ -103,12 +105,26 @@ const requestArb = fc.record({
   auth: fc.constantFrom<Auth>('bearer', 'hmac', 'bad-bearer', 'bad-hmac', 'stale-hmac', 'none'),
   headerCase: fc.constantFrom('lower', 'upper', 'mixed'),
   queryNull: fc.boolean(),
+  /** Whether an empty or reason body also names the job: the path's, or another job or instance. */
+  bind: fc.constantFrom('none', 'same', 'other-job', 'other-instance'),
 });
 
 type RequestInput = typeof requestArb extends fc.Arbitrary<infer T> ? T : never;
 
+/** The body text: the generated one, naming a job (and instance) when `bind` says so. */
+function bodyText(input: RequestInput): string {
+  const { kind, text } = input.body;
+  if (input.bind === 'none' || (kind !== 'empty' && kind !== 'reason')) return text;
+  const pathInstance = input.instanceId ?? INSTANCE;
+  return JSON.stringify({
+    ...(kind === 'reason' && JSON.parse(text)),
+    jobId: input.bind === 'other-job' ? `${input.jobId}-other` : input.jobId,
+    instanceId: input.bind === 'other-instance' ? `${pathInstance}-other` : pathInstance,
+  });
+}
+
 /** The bytes the caller sends: a base64 body carries any bytes, a plain one is UTF-8 text. */
-const rawBody = (input: RequestInput) => Buffer.from(input.body.text, input.base64 ? 'latin1' : 'utf8');
+const rawBody = (input: RequestInput) => Buffer.from(bodyText(input), input.base64 ? 'latin1' : 'utf8');
 
 function buildEvent(input: RequestInput): StopJobEvent {
   const event = httpEvent('http-stop-job-bearer');
@@ -140,8 +156,8 @@ function buildEvent(input: RequestInput): StopJobEvent {
       jobId: input.jobId,
       ...(input.instanceId !== undefined && { instanceId: input.instanceId }),
     },
-    body: input.body.text === '' ? undefined : input.base64 ? raw.toString('base64') : input.body.text,
-    isBase64Encoded: input.base64 && input.body.text !== '',
+    body: raw.length === 0 ? undefined : input.base64 ? raw.toString('base64') : bodyText(input),
+    isBase64Encoded: input.base64 && raw.length > 0,
     ...(input.queryNull && { queryStringParameters: null as unknown as undefined }),
   } as StopJobEvent;
 }
@@ -154,11 +170,12 @@ function expectedStatus(input: RequestInput): number {
   if (raw.length > 0 && !json) return 415;
   if (!['bearer', 'hmac'].includes(input.auth)) return 401;
   if (!isValidId(input.jobId) || (input.instanceId !== undefined && !isValidId(input.instanceId))) return 400;
-  if (!bodyIsValid(raw)) return 400;
+  if (!bodyIsValid(raw, input)) return 400;
   return allowed(input) ? 202 : 403;
 }
 
-function bodyIsValid(raw: Buffer): boolean {
+/** A JSON object with a reason of at most 256 characters, naming no other job or instance than the path. */
+function bodyIsValid(raw: Buffer, input: RequestInput): boolean {
   const text = raw.toString('utf8');
   if (text.trim() === '') return true;
   try {
@@ -167,8 +184,10 @@ function bodyIsValid(raw: Buffer): boolean {
       typeof value === 'object' &&
       value !== null &&
       !Array.isArray(value) &&
-      Object.keys(value).every((key) => key === 'reason') &&
-      (value.reason === undefined || (typeof value.reason === 'string' && value.reason.length <= 256))
+      Object.keys(value).every((key) => ['reason', 'jobId', 'instanceId'].includes(key)) &&
+      (value.reason === undefined || (typeof value.reason === 'string' && [...value.reason].length <= 256)) &&
+      (value.jobId === undefined || value.jobId === input.jobId) &&
+      (value.instanceId === undefined || value.instanceId === (input.instanceId ?? INSTANCE))
     );
   } catch {
     return false;

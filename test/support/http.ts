@@ -46,13 +46,38 @@ export function withBearer<T extends APIGatewayProxyEventV2>(event: T, token: st
   return { ...event, headers };
 }
 
-/** `event` addressed to `jobId` (and `instanceId` when given), path parameters as API Gateway sets them. */
+/**
+ * `event` addressed to `jobId` (and `instanceId` when given), path parameters as API Gateway sets
+ * them; a JSON body that names its job and instance is changed to name these (sign it afterwards).
+ */
 export function forJob<T extends APIGatewayProxyEventV2>(event: T, jobId: string, instanceId?: string): T {
+  let body = event.body;
+  const named = typeof body === 'string' && !event.isBase64Encoded ? jsonObject(body) : undefined;
+  if (named !== undefined) {
+    const { jobId: namedJob, instanceId: _namedInstance, ...rest } = named;
+    body = JSON.stringify({
+      ...(namedJob !== undefined && { jobId }),
+      ...(namedJob !== undefined && instanceId !== undefined && { instanceId }),
+      ...rest,
+    });
+  }
   return {
     ...event,
+    ...(typeof body === 'string' && { body }),
     pathParameters: { ...(instanceId !== undefined && { instanceId }), jobId },
     rawPath: instanceId ? `/instances/${instanceId}/jobs/${jobId}/stop` : `/jobs/${jobId}/stop`,
   };
+}
+
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ParsedResponse {

@@ -285,6 +285,23 @@ describe('Function: stop-job handler', () => {
       },
     );
 
+    it('makes a signed body that names its job useless against any other job', async () => {
+      const bound = forJob(
+        signed(
+          { ...httpEvent('http-stop-job-signed'), body: JSON.stringify({ jobId: JOB }) },
+          'hmac-key-new',
+        ),
+        JOB,
+      );
+      // the signature covers the body, not the path: the same headers and body sent to another job's path
+      const other = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
+      const replayed = { ...bound, pathParameters: { jobId: other }, rawPath: `/jobs/${other}/stop` };
+
+      expectProblem(await invoke(replayed), 400, 'INVALID_REQUEST');
+      expect(upstream.calls).toHaveLength(0);
+      expect((await invoke(bound)).statusCode).toBe(202);
+    });
+
     it('accepts a signature written in upper-case hex', async () => {
       const event = signed(httpEvent('http-stop-job-signed'), 'hmac-key-new');
       const sent = event.headers['x-signature'] as string;
@@ -396,6 +413,33 @@ describe('Function: stop-job handler', () => {
       event.body = JSON.stringify({ reason: '🛑'.repeat(257) });
       expectProblem(await invoke(event), 400, 'INVALID_REQUEST');
     });
+
+    it('accepts a body that names the job and the instance of its path', async () => {
+      const event = request(JOB, OTHER);
+      event.body = JSON.stringify({ jobId: JOB, instanceId: OTHER, reason: 'bound' });
+      expect((await invoke(event)).statusCode).toBe(202);
+      const onDefault = request(JOB);
+      onDefault.body = JSON.stringify({ jobId: JOB, instanceId: INSTANCE });
+      expect((await invoke(onDefault)).statusCode).toBe(202);
+    });
+
+    const OTHER_JOB = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
+    it.each([
+      ['another job', JOB, undefined, { jobId: OTHER_JOB }, 'jobId'],
+      ['a job id that is not a string', JOB, undefined, { jobId: 42 }, 'jobId'],
+      ['another instance', JOB, OTHER, { instanceId: INSTANCE }, 'instanceId'],
+      ['an instance on the default route', JOB, undefined, { instanceId: OTHER }, 'instanceId'],
+    ])(
+      'answers 400, with no LakeFormation call, to a body naming %s than the path',
+      async (_name, jobId, instanceId, body, field) => {
+        const event = request(jobId, instanceId);
+        event.body = JSON.stringify(body);
+        const response = await invoke(event);
+        expectProblem(response, 400, 'INVALID_REQUEST');
+        expect(response.body.field).toBe(field);
+        expect(upstream.calls).toHaveLength(0);
+      },
+    );
 
     it('accepts an empty body whatever its content type: there is nothing to misread', async () => {
       const event = request();
