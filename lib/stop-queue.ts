@@ -1,11 +1,12 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { AWS_CLIENT_OPTIONS } from './aws/client-options.js';
 import { checkStopMessage, type StopMessage } from './stop-message.js';
 
 let client: SQSClient | undefined;
 
 /** The container's SQS client (it honours `AWS_ENDPOINT_URL`). */
 export function getSqsClient(): SQSClient {
-  client ??= new SQSClient({});
+  client ??= new SQSClient(AWS_CLIENT_OPTIONS);
   return client;
 }
 

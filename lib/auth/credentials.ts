@@ -1,5 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AWS_CLIENT_OPTIONS } from '../aws/client-options.js';
 import type { CredentialSource } from '../config.js';
 import { CredentialsConfigError } from './errors.js';
 
@@ -25,7 +26,7 @@ let secretsProvider: SecretsProvider | undefined;
 
 /** One Secrets Manager provider per container; its cache survives warm invocations. */
 export function getSecretsProvider(): SecretsProvider {
-  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(AWS_CLIENT_OPTIONS) });
   return secretsProvider;
 }
 
