@@ -1,6 +1,7 @@
 import { CredentialsConfigError, CredentialsRejectedError, IamUnavailableError } from './auth/errors.js';
 import {
   DeadlineExceededError,
+  InstanceNotFoundError,
   isTokenRefusal,
   LakeFormationHttpError,
   LakeFormationNetworkError,
@@ -66,6 +67,18 @@ export function classifyFailure(error: unknown): Failure {
       httpStatus: 502,
       detail: `LakeFormation answered HTTP ${error.status}`,
       upstream,
+    };
+  }
+  if (error instanceof InstanceNotFoundError) {
+    return {
+      kind: 'UPSTREAM_ERROR',
+      httpStatus: 502,
+      detail: `LakeFormation has no instance ${error.instanceId} in this project: check LAKEFORMATION_INSTANCE_ID and LAKEFORMATION_ALLOWED_INSTANCE_IDS`,
+      upstream: {
+        status: error.cause.status,
+        ...(error.cause.errorCode !== undefined && { errorCode: error.cause.errorCode }),
+        ...(error.cause.errorMsg !== undefined && { errorMsg: error.cause.errorMsg }),
+      },
     };
   }
   if (error instanceof LakeFormationTimeoutError || error instanceof DeadlineExceededError) {

@@ -1,6 +1,6 @@
 import type { CallOptions, JobRef, LakeFormationClient } from './lakeformation/client.js';
-import { isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
-import { NOT_RUNNING_STATUSES } from './lakeformation/job.js';
+import { InstanceNotFoundError, isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
+import { JOB_TYPES, NOT_RUNNING_STATUSES } from './lakeformation/job.js';
 
 /** The outcomes every entry point reports (design: "Stop outcomes"). */
 export type StopOutcome = 'STOP_REQUESTED' | 'NOT_RUNNING' | 'NOT_FOUND' | 'NOT_STOPPABLE';
@@ -27,6 +27,40 @@ function isMissingJob(error: LakeFormationHttpError): boolean {
   return error.status === 400 && isErrorTableCode(error.errorCode, '00000005');
 }
 
+/** Per client (one per container, reused by warm invocations): instances LakeFormation has listed jobs of. */
+const confirmedInstances = new WeakMap<LakeFormationClient, Map<string, Promise<void>>>();
+
+/**
+ * A job that reads as missing is only `NOT_FOUND` once its instance is known to exist: with a wrong
+ * instance id (a typo, another project's) every job would read as missing, and every stop be
+ * acknowledged while none is made. The instance is confirmed by listing one of its jobs, once per
+ * container and instance; an instance whose list answers like a missing job is an
+ * {@link InstanceNotFoundError}.
+ */
+function confirmInstance(client: LakeFormationClient, instanceId: string, options: CallOptions) {
+  let confirmed = confirmedInstances.get(client);
+  if (!confirmed) {
+    confirmed = new Map();
+    confirmedInstances.set(client, confirmed);
+  }
+  let check = confirmed.get(instanceId);
+  if (!check) {
+    const cache = confirmed;
+    check = client.listJobs({ instanceId, type: JOB_TYPES[0], limit: 1 }, options).then(
+      () => undefined,
+      (error: unknown) => {
+        cache.delete(instanceId); // a failed check is made again by the next missing job
+        if (error instanceof LakeFormationHttpError && isMissingJob(error)) {
+          throw new InstanceNotFoundError(instanceId, error);
+        }
+        throw error;
+      },
+    );
+    confirmed.set(instanceId, check);
+  }
+  return check;
+}
+
 /**
  * Stops a job and classifies what happened. A refused stop (400/409) is told apart by reading the
  * job, never by LakeFormation's error code, which the API does not document for this case.
@@ -38,21 +72,23 @@ export async function stopWithOutcome(
   options: CallOptions = {},
 ): Promise<StopResult> {
   const base = { jobId: ref.jobId, instanceId: ref.instanceId };
+  const notFound = async (): Promise<StopResult> => {
+    await confirmInstance(client, ref.instanceId, options);
+    return { ...base, outcome: 'NOT_FOUND' };
+  };
   try {
     await client.stopJob(ref, options);
     return { ...base, outcome: 'STOP_REQUESTED' };
   } catch (error) {
     if (!(error instanceof LakeFormationHttpError)) throw error;
     // A refused stop (400/409) is classified by reading the job, even when the code says "not found".
-    if (error.status === 404 && isMissingJob(error)) return { ...base, outcome: 'NOT_FOUND' };
+    if (error.status === 404 && isMissingJob(error)) return notFound();
     if (error.status !== 400 && error.status !== 409) throw error;
     let status: string;
     try {
       status = (await client.getJob(ref, options)).status;
     } catch (readError) {
-      if (readError instanceof LakeFormationHttpError && isMissingJob(readError)) {
-        return { ...base, outcome: 'NOT_FOUND' };
-      }
+      if (readError instanceof LakeFormationHttpError && isMissingJob(readError)) return notFound();
       throw readError;
     }
     if (NOT_RUNNING_STATUSES.has(status)) return { ...base, outcome: 'NOT_RUNNING', status };

@@ -62,6 +62,20 @@ export function isTokenRefusal(status: number, errorCode: string | undefined): b
   return status === 401 || (status === 400 && isErrorTableCode(errorCode, '00000015', '00000021'));
 }
 
+/**
+ * LakeFormation says the instance itself does not exist (its job list answers like a missing job): a
+ * wrong instance id in the configuration, not a missing job. `cause` is that answer.
+ */
+export class InstanceNotFoundError extends LakeFormationError {
+  override name = 'InstanceNotFoundError';
+  constructor(
+    readonly instanceId: string,
+    override readonly cause: LakeFormationHttpError,
+  ) {
+    super('listJobs', `LakeFormation has no instance ${instanceId}`, { cause });
+  }
+}
+
 /** A request got no complete answer within its timeout. */
 export class LakeFormationTimeoutError extends LakeFormationError {
   override name = 'LakeFormationTimeoutError';

@@ -8,6 +8,7 @@ import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js
 import { lambdaContext } from '../support/lambda.js';
 import { registerSecret } from '../support/logs.js';
 
+const GHOST_INSTANCE = '0e0e0e0e-0000-4000-8000-000000000000';
 const HMAC_KEY = 'integration-hmac-key';
 const BEARER = 'integration-bearer-token';
 registerSecret(HMAC_KEY, BEARER);
@@ -32,6 +33,8 @@ beforeAll(async () => {
       vi.stubEnv(key, value);
     }
   }
+  // allowed here, but an instance the emulator does not have: a wrong instance id in the configuration
+  vi.stubEnv('LAKEFORMATION_ALLOWED_INSTANCE_IDS', `${OTHER_INSTANCE},${GHOST_INSTANCE}`);
   vi.stubEnv('HUAWEICLOUD_CREDENTIALS_SECRET_ID', credentialsSecret);
   vi.stubEnv('WEBHOOK_SECRET_ID', webhookSecret);
   ({ handler } = (await import('../../functions/stop-job.js')) as unknown as { handler: typeof handler });
@@ -110,11 +113,25 @@ describe('stop-job handler against the emulator and Secrets Manager on moto', ()
       'STOPPED',
     ]);
     expect([notFound.statusCode, notFound.body.code]).toEqual([404, 'JOB_NOT_FOUND']);
+    // before its first NOT_FOUND the function made sure the instance exists
+    expect(emulator.requestsWhere({ operation: 'listJobs' }).map((r) => r.status)).toEqual([200]);
     expect([notStoppable.statusCode, notStoppable.body.code, notStoppable.body.jobStatus]).toEqual([
       409,
       'JOB_NOT_STOPPABLE',
       'FROZEN_RELEASABLE',
     ]);
+  });
+
+  it('answers 502, never 404, for a job of an instance LakeFormation does not have', async () => {
+    const response = await invoke(
+      withBearer(
+        forJob(httpEvent('http-stop-job-bearer'), '3f1e5d7c-0000-4000-8000-000000000000', GHOST_INSTANCE),
+        BEARER,
+      ),
+    );
+
+    expect([response.statusCode, response.body.code]).toEqual([502, 'UPSTREAM_ERROR']);
+    expect(response.body.upstream).toMatchObject({ status: 404, error_code: 'common.01000001' });
   });
 
   it('makes one IAM call for five warm invocations', async () => {

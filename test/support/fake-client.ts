@@ -14,6 +14,8 @@ export function fakeClient(
     jobs?: Record<string, Partial<Job>>;
     /** What `getJob` throws for a job not in `jobs`. @default 404 `common.01000001` */
     missing?: Error;
+    /** What `listJobs` throws, when it fails (an instance that does not exist). @default an empty page */
+    list?: Error;
   } = {},
 ) {
   const calls: {
@@ -42,6 +44,7 @@ export function fakeClient(
     },
     async listJobs(params) {
       calls.push({ op: 'listJobs', instanceId: params.instanceId });
+      if (options.list) throw options.list;
       return { total: 0, jobs: [] };
     },
   };

@@ -4,10 +4,11 @@ type Answer = FakeAnswer | ((jobId: string) => FakeAnswer);
 
 /**
  * A `fetch` standing in for IAM and LakeFormation by route, for handler unit tests without a network.
- * IAM always issues `token-N`; `onStop` and `onGet` decide LakeFormation's answers per job.
+ * IAM always issues `token-N`; `onStop` and `onGet` decide LakeFormation's answers per job, `onList` to
+ * job lists (an instance with no jobs by default).
  */
 export function upstreamFetch() {
-  const calls: { kind: 'iam' | 'stop' | 'get' | 'other'; url: string; token?: string }[] = [];
+  const calls: { kind: 'iam' | 'stop' | 'get' | 'list' | 'other'; url: string; token?: string }[] = [];
   let issued = 0;
   const state = {
     calls,
@@ -16,7 +17,8 @@ export function upstreamFetch() {
       status: 200,
       body: { id: jobId, name: 'job', type: 'METADATA_MIGRATION', status: 'RUNNING' },
     })) as Answer,
-    count(kind: 'iam' | 'stop' | 'get') {
+    onList: { status: 200, body: { total: 0, jobs: [] } } as FakeAnswer,
+    count(kind: 'iam' | 'stop' | 'get' | 'list') {
       return calls.filter((call) => call.kind === kind).length;
     },
     fetch: async (url: string, init: RequestInit): Promise<Response> => {
@@ -34,10 +36,11 @@ export function upstreamFetch() {
       }
       const stop = /\/lf-jobs\/([^/]+)\/stop$/.exec(url);
       const get = /\/lf-jobs\/([^/?]+)$/.exec(url);
-      const kind = stop ? 'stop' : get ? 'get' : 'other';
+      const list = /\/lf-jobs\?/.test(url);
+      const kind = stop ? 'stop' : get ? 'get' : list ? 'list' : 'other';
       calls.push({ kind, url, ...(token !== undefined && { token }) });
       const jobId = decodeURIComponent((stop ?? get)?.[1] ?? '');
-      const rule = kind === 'stop' ? state.onStop : state.onGet;
+      const rule = kind === 'stop' ? state.onStop : kind === 'list' ? state.onList : state.onGet;
       const answer = typeof rule === 'function' ? rule(jobId) : rule;
       if ('network' in answer)
         throw new TypeError('fetch failed', {

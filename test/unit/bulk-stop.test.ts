@@ -122,6 +122,25 @@ describe('Function: processStopBatch()', () => {
     });
   });
 
+  it('retries, never acknowledges as NOT_FOUND, the stops of an instance LakeFormation does not have', async () => {
+    const client = fakeClient({
+      stop: httpError(404, 'common.01000001'),
+      list: httpError(404, 'common.01000001'),
+    });
+
+    const { response, reports } = await processStopBatch(
+      records({ jobId: 'a' }, { jobId: 'b', instanceId: OTHER }),
+      options({ client }),
+    );
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }, { itemIdentifier: 'm2' }]);
+    expect(reports.map((r) => [r.disposition, r.errorCode])).toEqual([
+      ['retry', 'UPSTREAM_ERROR'],
+      ['retry', 'UPSTREAM_ERROR'],
+    ]);
+    expect(reports[1]?.errorMessage).toContain(`no instance ${OTHER}`);
+  });
+
   describe('messages that can never succeed', () => {
     it('sends each invalid sample message to the DLQ at once, unchanged, with errorCode and errorMessage', async () => {
       const batch = sample('sqs-stop-invalid');

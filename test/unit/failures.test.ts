@@ -7,6 +7,7 @@ import {
 import { classifyFailure } from '../../lib/failures.js';
 import {
   DeadlineExceededError,
+  InstanceNotFoundError,
   LakeFormationHttpError,
   LakeFormationNetworkError,
   LakeFormationResponseError,
@@ -58,6 +59,12 @@ describe('Function: classifyFailure()', () => {
       new IamUnavailableError('slow', undefined, { timedOut: true }),
       'UPSTREAM_TIMEOUT',
       504,
+    ],
+    [
+      'an instance LakeFormation does not have',
+      new InstanceNotFoundError('inst-1', new LakeFormationHttpError('listJobs', 404, {})),
+      'UPSTREAM_ERROR',
+      502,
     ],
     ['a bug', new TypeError('x is undefined'), 'INTERNAL', 500],
   ])('maps %s to %s (HTTP %i)', (_name, error, kind, httpStatus) => {

@@ -31,6 +31,7 @@ beforeEach(() => {
   resetTokenCache();
   upstream.calls.length = 0;
   upstream.onStop = () => ({ status: 202 });
+  upstream.onList = { status: 200, body: { total: 0, jobs: [] } };
   upstream.onGet = (jobId) => ({
     status: 200,
     body: { id: jobId, name: 'n', type: 'METADATA_MIGRATION', status: 'RUNNING' },
@@ -110,6 +111,21 @@ describe('Function: stop-job handler', () => {
 
       expectProblem(response, 404, 'JOB_NOT_FOUND');
       expect(response.body).toMatchObject({ outcome: 'NOT_FOUND' });
+    });
+
+    it('answers 502, never 404, when the instance itself does not exist (a wrong instance id)', async () => {
+      const missing = {
+        status: 404,
+        body: { error_code: 'common.01000001', error_msg: 'response status exception, code: 404' },
+      };
+      upstream.onStop = missing;
+      upstream.onList = missing;
+
+      const response = await invoke(request());
+
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      expect(response.body.detail).toContain(`LakeFormation has no instance ${INSTANCE}`);
+      expect(response.body.detail).toContain('LAKEFORMATION_INSTANCE_ID');
     });
 
     it('answers 409 JOB_NOT_STOPPABLE when LakeFormation refuses to stop a frozen job', async () => {

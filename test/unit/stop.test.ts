@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
+import { InstanceNotFoundError, LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
 import { stopWithOutcome } from '../../lib/stop.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
 
@@ -52,7 +52,7 @@ describe('Function: stopWithOutcome()', () => {
     async (code) => {
       const client = fakeClient({ stop: httpError(400, code), missing: httpError(400, code) });
       expect(await stopWithOutcome(client, REF)).toEqual({ ...REF, outcome: 'NOT_FOUND' });
-      expect(client.calls.map((c) => c.op)).toEqual(['stopJob', 'getJob']);
+      expect(client.calls.map((c) => c.op)).toEqual(['stopJob', 'getJob', 'listJobs']);
     },
   );
 
@@ -68,6 +68,41 @@ describe('Function: stopWithOutcome()', () => {
   ])('does not take the gateway’s "no such API" 404 on %s for a missing job', async (_name, setup) => {
     const client = fakeClient(setup);
     await expect(stopWithOutcome(client, REF)).rejects.toMatchObject({ status: 404, errorCode: 'APIG.0101' });
+  });
+
+  describe('a missing job in an instance that may not exist', () => {
+    it('lists the instance once per client before the first NOT_FOUND, and not for other outcomes', async () => {
+      const client = fakeClient({
+        stop: (jobId) => (jobId === 'gone' ? httpError(404, 'common.01000001') : 'accept'),
+      });
+      const gone = { ...REF, jobId: 'gone' };
+
+      await stopWithOutcome(client, REF);
+      const outcomes = await Promise.all([stopWithOutcome(client, gone), stopWithOutcome(client, gone)]);
+      await stopWithOutcome(client, gone);
+
+      expect(outcomes.map((o) => o.outcome)).toEqual(['NOT_FOUND', 'NOT_FOUND']);
+      expect(client.calls.filter((c) => c.op === 'listJobs')).toEqual([
+        { op: 'listJobs', instanceId: 'inst-1' },
+      ]);
+    });
+
+    it.each([
+      ['404', httpError(404, 'common.01000001')],
+      ['400 "resource not found"', httpError(400, '00000005')],
+    ])('reports an instance whose list answers %s as not found, never the job', async (_name, listError) => {
+      const client = fakeClient({ stop: httpError(404, 'common.01000001'), list: listError });
+      const error = await stopWithOutcome(client, REF).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InstanceNotFoundError);
+      expect(error).toMatchObject({ instanceId: 'inst-1', cause: listError });
+    });
+
+    it('checks again after a check that failed', async () => {
+      const client = fakeClient({ stop: httpError(404, 'common.01000001'), list: httpError(503) });
+      await expect(stopWithOutcome(client, REF)).rejects.toMatchObject({ status: 503 });
+      await expect(stopWithOutcome(client, REF)).rejects.toMatchObject({ status: 503 });
+      expect(client.calls.filter((c) => c.op === 'listJobs')).toHaveLength(2);
+    });
   });
 
   it('reports NOT_FOUND when the job vanished between the refused stop and the read', async () => {
