@@ -51,6 +51,27 @@ function setup(answers: FakeAnswer[], options: Partial<LakeFormationClientOption
   return { client, fetch, tokens, clock };
 }
 
+/** A client on a clock that starts at 0 and only moves while getting a token, which takes `signInMs`. */
+function slowSignIn(signInMs: number, answers: FakeAnswer[]) {
+  let now = 0;
+  const fetch = fakeFetch(answers);
+  const client = createLakeFormationClient({
+    endpoint: 'https://lakeformation.test',
+    projectId: PROJECT,
+    tokens: {
+      getToken: async () => {
+        now += signInMs;
+        return 'token';
+      },
+      invalidate: () => {},
+    },
+    fetch,
+    retry: { maxAttempts: 1 },
+    timing: { now: () => now },
+  });
+  return { client, fetch };
+}
+
 describe('Function: createLakeFormationClient()', () => {
   describe('stopJob', () => {
     it('posts to the documented stop path with the token in X-Auth-Token', async () => {
@@ -330,22 +351,7 @@ describe('Function: createLakeFormationClient()', () => {
   });
 
   it('makes no request when getting the token used up the time before the deadline', async () => {
-    let now = 0;
-    const fetch = fakeFetch([{ status: 202 }]);
-    const client = createLakeFormationClient({
-      endpoint: 'https://lakeformation.test',
-      projectId: PROJECT,
-      tokens: {
-        getToken: async () => {
-          now += 960; // an IAM sign-in that left 40 ms
-          return 'token';
-        },
-        invalidate: () => {},
-      },
-      fetch,
-      retry: { maxAttempts: 1 },
-      timing: { now: () => now },
-    });
+    const { client, fetch } = slowSignIn(960, [{ status: 202 }]); // 40 ms left of 1 s
     await expect(client.stopJob(REF, { deadline: 1_000 })).rejects.toBeInstanceOf(DeadlineExceededError);
     expect(fetch.calls).toHaveLength(0);
   });
@@ -381,22 +387,7 @@ describe('Function: createLakeFormationClient()', () => {
   });
 
   it('counts the time spent getting a token against the request timeout', async () => {
-    let now = 0;
-    const fetch = fakeFetch([{ hang: true }]);
-    const client = createLakeFormationClient({
-      endpoint: 'https://lakeformation.test',
-      projectId: PROJECT,
-      tokens: {
-        getToken: async () => {
-          now += 900; // an IAM sign-in that took 900 ms
-          return 'token';
-        },
-        invalidate: () => {},
-      },
-      fetch,
-      retry: { maxAttempts: 1 },
-      timing: { now: () => now },
-    });
+    const { client } = slowSignIn(900, [{ hang: true }]);
 
     const error = await client.stopJob(REF, { deadline: 1_000 }).catch((e: unknown) => e);
 
