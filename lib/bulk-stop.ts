@@ -4,6 +4,7 @@ import { classifyFailure } from './failures.js';
 import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
 import { logger } from './logger.js';
 import { countOutcome, metrics } from './metrics.js';
+import { runPool } from './pool.js';
 import { type StopOutcome, stopWithOutcome } from './stop.js';
 import { INVALID_MESSAGE_CODES, parseStopMessage, type StopMessage } from './stop-message.js';
 import { type SqsClientSource, sendBatches } from './stop-queue.js';
@@ -79,29 +80,6 @@ function attributeText(text: string): string {
   return clean.length <= MAX_ATTRIBUTE_LENGTH
     ? clean
     : Array.from(clean).slice(0, MAX_ATTRIBUTE_LENGTH).join('');
-}
-
-/**
- * Runs `worker` over `items` with at most `limit` in flight. Items not started because
- * `mayStart()` said no are returned.
- */
-async function runPool<T>(
-  items: T[],
-  limit: number,
-  mayStart: () => boolean,
-  worker: (item: T) => Promise<void>,
-) {
-  const unstarted: T[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      if (!mayStart()) unstarted.push(item);
-      else await worker(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return unstarted;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type CallOptions, type LakeFormationClient, LIST_LIMITS } from '../lakeformation/client.js';
 import type { JobType } from '../lakeformation/job.js';
+import { runPool } from '../pool.js';
 import type { InstanceJob } from './staleness.js';
 
 export interface ScanResult {
@@ -13,10 +14,14 @@ export interface ScanResult {
   slices: { instanceId: string; type: JobType; status: string; total: number; read: number }[];
 }
 
+/** List slices read side by side at most: every slice of 3 instances × 3 types at once, no more. */
+export const SCAN_CONCURRENCY = 9;
+
 /**
  * Lists every instance × type × status with offset/limit paging inside the API's limits
- * (`offset` ≤ 1000, `limit` ≤ 1000), slices side by side. The API has no cursor and no sort
- * order, so at most 2000 jobs per slice can be read; the rest are counted as unreachable.
+ * (`offset` ≤ 1000, `limit` ≤ 1000), up to {@link SCAN_CONCURRENCY} slices side by side (LakeFormation
+ * documents no rate limit). The API has no cursor and no sort order, so at most 2000 jobs per slice
+ * can be read; the rest are counted as unreachable.
  */
 export async function scanJobs(
   client: LakeFormationClient,
@@ -25,6 +30,8 @@ export async function scanJobs(
     types: readonly JobType[];
     statuses: readonly string[];
     pageSize?: number;
+    /** @default SCAN_CONCURRENCY */
+    concurrency?: number;
   },
   options: CallOptions = {},
 ): Promise<ScanResult> {
@@ -32,8 +39,13 @@ export async function scanJobs(
   const slices = params.instanceIds.flatMap((instanceId) =>
     params.types.flatMap((type) => params.statuses.map((status) => ({ instanceId, type, status }))),
   );
-  const results = await Promise.all(
-    slices.map(async ({ instanceId, type, status }) => {
+  const results: { instanceId: string; type: JobType; status: string; total: number; jobs: InstanceJob[] }[] =
+    [];
+  await runPool(
+    slices,
+    params.concurrency ?? SCAN_CONCURRENCY,
+    () => true,
+    async ({ instanceId, type, status }, index) => {
       const jobs: InstanceJob[] = [];
       let total = 0;
       for (let offset = 0; offset <= LIST_LIMITS.maxOffset; offset += pageSize) {
@@ -42,8 +54,8 @@ export async function scanJobs(
         jobs.push(...page.jobs.map((job) => ({ ...job, instanceId })));
         if (page.jobs.length < pageSize || offset + page.jobs.length >= total) break;
       }
-      return { instanceId, type, status, total: Math.max(total, jobs.length), jobs };
-    }),
+      results[index] = { instanceId, type, status, total: Math.max(total, jobs.length), jobs };
+    },
   );
   const distinct = new Map<string, InstanceJob>();
   let scanned = 0;

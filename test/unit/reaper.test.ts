@@ -133,6 +133,33 @@ describe('Function: runReaper()', () => {
     expect(new Set(client.calls.map((c) => `${c.instanceId}:${c.type}:${c.status}`)).size).toBe(12);
   });
 
+  it('reads at most 9 list slices at once, however many instances it scans', async () => {
+    const client = listingClient([]);
+    const list = client.listJobs;
+    let inFlight = 0;
+    let most = 0;
+    client.listJobs = async (params, options) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return list(params, options);
+    };
+    const instanceIds = ['inst-1', 'inst-2', 'inst-3', 'inst-4'];
+
+    await runReaper({
+      client,
+      sqs: new SQSClient({}),
+      queueUrl: QUEUE,
+      policy: parsePolicy({ statuses: ['RUNNING', 'SUBMITTED'] }),
+      instanceIds,
+      now: NOW,
+      deadline: Date.now() + 60_000,
+    });
+
+    expect(client.calls).toHaveLength(4 * 3 * 2);
+    expect(most).toBe(9);
+  });
+
   it('pages through more than 1000 jobs inside the API limits and counts the unreachable ones', async () => {
     const seeds = Array.from({ length: 2300 }, (_, i) => ({ id: `j${i}`, minutes: 10 }));
     const { client, promise } = run(seeds, { types: ['METADATA_MIGRATION'] });
