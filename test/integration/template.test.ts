@@ -127,11 +127,21 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('alarms on DLQ depth, the reaper cap and webhook 5xx answers', () => {
+  it('alarms on DLQ depth, stop requests waiting over an hour, the reaper cap and webhook 5xx answers', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }),
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['StopDeadLetterQueue', 'QueueName'] } }],
+        }),
+        expect.objectContaining({
+          Namespace: 'AWS/SQS',
+          MetricName: 'ApproximateAgeOfOldestMessage',
+          Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['StopQueue', 'QueueName'] } }],
+          Threshold: 3600,
+        }),
         expect.objectContaining({ Namespace: 'LfJobStopper', MetricName: 'ReaperCapped' }),
         expect.objectContaining({
           Namespace: 'AWS/ApiGateway',
