@@ -1,4 +1,9 @@
-import type { CallOptions, JobRef, LakeFormationClient } from './lakeformation/client.js';
+import {
+  type CallOptions,
+  type JobRef,
+  type LakeFormationClient,
+  retryDecision,
+} from './lakeformation/client.js';
 import { InstanceNotFoundError, isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
 import { JOB_TYPES, NOT_RUNNING_STATUSES } from './lakeformation/job.js';
 
@@ -35,7 +40,9 @@ const confirmedInstances = new WeakMap<LakeFormationClient, Map<string, Promise<
  * instance id (a typo, another project's) every job would read as missing, and every stop be
  * acknowledged while none is made. The instance is confirmed by listing one of its jobs, once per
  * container and instance; an instance whose list answers like a missing job is an
- * {@link InstanceNotFoundError}.
+ * {@link InstanceNotFoundError}. A list that fails for a passing reason (throttled, 5xx, timeout) fails
+ * the check, to be made again; any other refusal says nothing about the instance and lets the job's
+ * `NOT_FOUND` stand.
  */
 function confirmInstance(client: LakeFormationClient, instanceId: string, options: CallOptions) {
   let confirmed = confirmedInstances.get(client);
@@ -49,10 +56,14 @@ function confirmInstance(client: LakeFormationClient, instanceId: string, option
     check = client.listJobs({ instanceId, type: JOB_TYPES[0], limit: 1 }, options).then(
       () => undefined,
       (error: unknown) => {
-        cache.delete(instanceId); // a failed check is made again by the next missing job
-        if (error instanceof LakeFormationHttpError && isMissingJob(error)) {
-          throw new InstanceNotFoundError(instanceId, error);
+        if (error instanceof LakeFormationHttpError) {
+          if (isMissingJob(error)) {
+            cache.delete(instanceId);
+            throw new InstanceNotFoundError(instanceId, error);
+          }
+          if (!retryDecision(error).retry) return; // inconclusive, and not worth asking again
         }
+        cache.delete(instanceId); // a failed check is made again by the next missing job
         throw error;
       },
     );

@@ -97,6 +97,19 @@ describe('Function: stopWithOutcome()', () => {
       expect(error).toMatchObject({ instanceId: 'inst-1', cause: listError });
     });
 
+    it.each([
+      ['400 of another code', httpError(400, '00000006')],
+      ['403', httpError(403)],
+    ])(
+      'lets NOT_FOUND stand when the list answers %s, which says nothing about the instance',
+      async (_name, listError) => {
+        const client = fakeClient({ stop: httpError(404, 'common.01000001'), list: listError });
+        expect((await stopWithOutcome(client, REF)).outcome).toBe('NOT_FOUND');
+        expect((await stopWithOutcome(client, REF)).outcome).toBe('NOT_FOUND');
+        expect(client.calls.filter((c) => c.op === 'listJobs')).toHaveLength(1);
+      },
+    );
+
     it('checks again after a check that failed', async () => {
       const client = fakeClient({ stop: httpError(404, 'common.01000001'), list: httpError(503) });
       await expect(stopWithOutcome(client, REF)).rejects.toMatchObject({ status: 503 });
