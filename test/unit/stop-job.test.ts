@@ -10,6 +10,7 @@ const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
 const JOB = '03141229-84cd-4b1b-9733-dd124320c125';
+const OTHER_JOB = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
 const KEYS = {
   hmacKeys: ['hmac-key-old', 'hmac-key-new'],
   bearerTokens: ['bearer-token-1', 'bearer-token-2'],
@@ -310,8 +311,7 @@ describe('Function: stop-job handler', () => {
         JOB,
       );
       // the signature covers the body, not the path: the same headers and body sent to another job's path
-      const other = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
-      const replayed = { ...bound, pathParameters: { jobId: other }, rawPath: `/jobs/${other}/stop` };
+      const replayed = { ...bound, pathParameters: { jobId: OTHER_JOB }, rawPath: `/jobs/${OTHER_JOB}/stop` };
 
       expectProblem(await invoke(replayed), 400, 'INVALID_REQUEST');
       expect(upstream.calls).toHaveLength(0);
@@ -439,7 +439,6 @@ describe('Function: stop-job handler', () => {
       expect((await invoke(onDefault)).statusCode).toBe(202);
     });
 
-    const OTHER_JOB = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
     it.each([
       ['another job', JOB, undefined, { jobId: OTHER_JOB }, 'jobId'],
       ['a job id that is not a string', JOB, undefined, { jobId: 42 }, 'jobId'],
