@@ -25,8 +25,8 @@ const config = getConfig(['webhookSecretId']);
 /** `POST /jobs/{jobId}/stop` and `POST /instances/{instanceId}/jobs/{jobId}/stop`. */
 export async function stopJob(event: StopJobEvent, context: Context): Promise<APIGatewayProxyResultV2> {
   const { lakeFormation, deadline } = context as LakeFormationContext;
-  const { instanceId, jobId, reason } = event.stopRequest;
-  const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline });
+  const { instanceId, jobId, reason, runStartedAt } = event.stopRequest;
+  const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline }, { runStartedAt });
   logger.info('stop outcome', { ...result, source: 'webhook', caller: event.caller?.method, reason });
   countOutcome(result.outcome);
   return stopResultResponse(result);

@@ -6,7 +6,12 @@ import { logger } from './logger.js';
 import { countOutcome, metrics } from './metrics.js';
 import { runPool } from './pool.js';
 import { type StopOutcome, stopWithOutcome } from './stop.js';
-import { INVALID_MESSAGE_CODES, parseStopMessage, type StopMessage } from './stop-message.js';
+import {
+  INVALID_MESSAGE_CODES,
+  parseRunStartedAt,
+  parseStopMessage,
+  type StopMessage,
+} from './stop-message.js';
 import { type SqsClientSource, sendBatches } from './stop-queue.js';
 
 export interface BulkStopOptions {
@@ -38,8 +43,12 @@ export interface MessageReport {
   instanceId?: string;
   source?: string;
   reason?: string;
+  /** The run the message was meant for, as the message says it. */
+  runStartedAt?: string;
   outcome?: StopOutcome;
   status?: string;
+  /** For `RUN_CHANGED`: which run the job is on. */
+  detail?: string;
   /** Why it was dead-lettered or will be retried. */
   errorCode?: string;
   errorMessage?: string;
@@ -61,7 +70,9 @@ interface DeadLetter {
 
 interface JobGroup {
   ref: JobRef;
-  /** Every message of the batch naming this job: one LakeFormation call serves them all. */
+  /** The `start_time` (epoch ms) of the run the messages name, if they name one. */
+  runStartedAt?: number;
+  /** Every message of the batch naming this job (and run): one LakeFormation call serves them all. */
   items: { record: SQSRecord; message: StopMessage }[];
 }
 
@@ -127,18 +138,23 @@ export async function processStopBatch(
     }
     const { message } = check;
     const instanceId = message.instanceId ?? options.defaultInstanceId;
-    const context = { jobId: message.jobId, instanceId, source: message.source, reason: message.reason };
     if (!options.allowedInstanceIds.has(instanceId)) {
       deadLetter(
         record,
         'INSTANCE_NOT_ALLOWED',
         `instance ${instanceId} is not one this service may act on`,
-        context,
+        messageContext({ instanceId, jobId: message.jobId }, message),
       );
       continue;
     }
-    const key = `${instanceId}/${message.jobId}`;
-    const group = groups.get(key) ?? { ref: { instanceId, jobId: message.jobId }, items: [] };
+    // Messages for different runs of a job (or one for any run) are different requests.
+    const runStartedAt = parseRunStartedAt(message.runStartedAt);
+    const key = `${instanceId}/${message.jobId}/${runStartedAt ?? ''}`;
+    const group: JobGroup = groups.get(key) ?? {
+      ref: { instanceId, jobId: message.jobId },
+      ...(runStartedAt !== undefined && { runStartedAt }),
+      items: [],
+    };
     group.items.push({ record, message });
     groups.set(key, group);
   }
@@ -148,26 +164,30 @@ export async function processStopBatch(
     options.concurrency,
     () => options.deadline - now() >= minItemMs,
     async (group) => {
-      const context = (message: StopMessage) => ({
-        ...group.ref,
-        source: message.source,
-        reason: message.reason,
-      });
       try {
-        const result = await stopWithOutcome(options.client, group.ref, { deadline: options.deadline });
+        const result = await stopWithOutcome(
+          options.client,
+          group.ref,
+          { deadline: options.deadline },
+          { runStartedAt: group.runStartedAt },
+        );
         for (const { record, message } of group.items) {
           const outcome = {
             outcome: result.outcome,
             ...(result.status !== undefined && { status: result.status }),
+            ...(result.outcome === 'RUN_CHANGED' && { detail: result.detail }),
           };
           if (result.outcome === 'NOT_STOPPABLE') {
             const why = `job is ${result.status ?? 'in an unknown status'} and LakeFormation refused the stop${result.detail ? `: ${result.detail}` : ''}`;
-            deadLetter(record, 'JOB_NOT_STOPPABLE', why, { ...context(message), ...outcome });
+            deadLetter(record, 'JOB_NOT_STOPPABLE', why, {
+              ...messageContext(group.ref, message),
+              ...outcome,
+            });
           } else {
             settle({
               messageId: record.messageId,
               disposition: 'acknowledged',
-              ...context(message),
+              ...messageContext(group.ref, message),
               ...outcome,
             });
           }
@@ -178,7 +198,7 @@ export async function processStopBatch(
           settle({
             messageId: record.messageId,
             disposition: 'retry',
-            ...context(message),
+            ...messageContext(group.ref, message),
             errorCode: failure.kind,
             errorMessage: failure.detail,
           });
@@ -192,9 +212,7 @@ export async function processStopBatch(
       settle({
         messageId: record.messageId,
         disposition: 'retry',
-        ...group.ref,
-        source: message.source,
-        reason: message.reason,
+        ...messageContext(group.ref, message),
         errorCode: 'DEADLINE',
         errorMessage: 'not started: too close to the Lambda timeout',
       });
@@ -214,6 +232,16 @@ export async function processStopBatch(
         .map((report) => ({ itemIdentifier: report.messageId })),
     },
     reports: ordered,
+  };
+}
+
+/** What a message's log line says about its job, whatever became of it. */
+function messageContext(ref: JobRef, message: StopMessage) {
+  return {
+    ...ref,
+    source: message.source,
+    reason: message.reason,
+    ...(message.runStartedAt !== undefined && { runStartedAt: message.runStartedAt }),
   };
 }
 

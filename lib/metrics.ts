@@ -13,6 +13,7 @@ const METRIC_OF: Record<StopOutcome, string> = {
   NOT_RUNNING: 'NotRunning',
   NOT_FOUND: 'NotFound',
   NOT_STOPPABLE: 'NotStoppable',
+  RUN_CHANGED: 'RunChanged',
 };
 
 /** Counts stop outcomes, under the same metric whichever entry point reached them. */

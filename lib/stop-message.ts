@@ -1,4 +1,5 @@
 import { isValidId } from './lakeformation/ids.js';
+import { parseTimestamp } from './lakeformation/job.js';
 
 /** One job per queue message (JSON Schema: docs/stop-message.schema.json). */
 export interface StopMessage {
@@ -8,10 +9,30 @@ export interface StopMessage {
   reason?: string;
   /** Who asked, e.g. `stale-job-reaper`. */
   source?: string;
+  /**
+   * The job's `start_time` as the producer read it (ISO-8601): only the run that started then is
+   * stopped. A job re-run since (another `start_time`) is left alone, with the outcome `RUN_CHANGED`.
+   */
+  runStartedAt?: string;
 }
 
 export const MAX_REASON_LENGTH = 256;
 export const MAX_SOURCE_LENGTH = 64;
+export const MAX_RUN_STARTED_AT_LENGTH = 40;
+
+/**
+ * Reads a `runStartedAt` (an ISO-8601 timestamp, with or without fractional seconds and zone, as
+ * LakeFormation writes `start_time`) into epoch milliseconds; `undefined` when it is not one.
+ */
+export function parseRunStartedAt(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.length > MAX_RUN_STARTED_AT_LENGTH || value.trim() !== value) {
+    return undefined;
+  }
+  return parseTimestamp(value);
+}
+
+export const RUN_STARTED_AT_RULE =
+  'runStartedAt must be an ISO-8601 timestamp such as 2026-05-27T10:04:35.743Z';
 
 /**
  * Whether `value` is a string of at most `max` characters, counted as JSON Schema's `maxLength`
@@ -25,7 +46,7 @@ export function isTextUpTo(value: unknown, max: number): value is string {
   return true;
 }
 
-const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source']);
+const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']);
 
 /** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
 export const INVALID_MESSAGE_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'INVALID_ID'] as const;
@@ -48,7 +69,7 @@ export function checkStopMessage(value: unknown): MessageCheck {
   const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
   if (unknown.length > 0)
     return invalid('INVALID_MESSAGE', `unknown field(s): ${unknown.slice(0, 5).join(', ')}`);
-  const { jobId, instanceId, reason, source } = record;
+  const { jobId, instanceId, reason, source, runStartedAt } = record;
   if (jobId === undefined) return invalid('INVALID_MESSAGE', 'jobId is required');
   if (!isValidId(jobId)) return invalid('INVALID_ID', 'jobId must be 1-64 letters, digits or dashes');
   if (instanceId !== undefined && !isValidId(instanceId)) {
@@ -60,10 +81,14 @@ export function checkStopMessage(value: unknown): MessageCheck {
   if (source !== undefined && !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
     return invalid('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
   }
+  if (runStartedAt !== undefined && parseRunStartedAt(runStartedAt) === undefined) {
+    return invalid('INVALID_MESSAGE', RUN_STARTED_AT_RULE);
+  }
   const message: StopMessage = { jobId };
   if (instanceId !== undefined) message.instanceId = instanceId as string;
   if (reason !== undefined) message.reason = reason as string;
   if (source !== undefined) message.source = source as string;
+  if (runStartedAt !== undefined) message.runStartedAt = runStartedAt as string;
   return { ok: true, message };
 }
 

@@ -5,10 +5,20 @@ import {
   retryDecision,
 } from './lakeformation/client.js';
 import { InstanceNotFoundError, isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
-import { JOB_TYPES, NOT_RUNNING_STATUSES } from './lakeformation/job.js';
+import { JOB_TYPES, type Job, NOT_RUNNING_STATUSES } from './lakeformation/job.js';
 
-/** The outcomes every entry point reports (design: "Stop outcomes"). */
-export type StopOutcome = 'STOP_REQUESTED' | 'NOT_RUNNING' | 'NOT_FOUND' | 'NOT_STOPPABLE';
+/**
+ * The outcomes every entry point reports (design: "Stop outcomes"), and `RUN_CHANGED`: the request
+ * named the run to stop (`runStartedAt`) and the job is on another one, which was left alone.
+ */
+export const STOP_OUTCOMES = [
+  'STOP_REQUESTED',
+  'NOT_RUNNING',
+  'NOT_FOUND',
+  'NOT_STOPPABLE',
+  'RUN_CHANGED',
+] as const;
+export type StopOutcome = (typeof STOP_OUTCOMES)[number];
 
 export interface StopResult {
   jobId: string;
@@ -16,8 +26,14 @@ export interface StopResult {
   outcome: StopOutcome;
   /** The job's status, when it was read (after a refused stop). */
   status?: string;
-  /** Why LakeFormation refused the stop, for `NOT_STOPPABLE`. */
+  /** Why LakeFormation refused the stop, for `NOT_STOPPABLE`; which run the job is on, for `RUN_CHANGED`. */
   detail?: string;
+}
+
+/** Which run of the job a stop is meant for. */
+export interface RunCondition {
+  /** The `start_time` (epoch ms) of the run to stop; a job whose `start_time` differs is not stopped. */
+  runStartedAt?: number;
 }
 
 /**
@@ -72,21 +88,52 @@ function confirmInstance(client: LakeFormationClient, instanceId: string, option
   return check;
 }
 
+function describeRun(startTime: number | undefined): string {
+  return startTime === undefined ? 'no start_time' : new Date(startTime).toISOString();
+}
+
 /**
  * Stops a job and classifies what happened. A refused stop (400/409) is told apart by reading the
  * job, never by LakeFormation's error code, which the API does not document for this case.
  * Failures that are worth retrying (throttling, timeouts, 5xx, credentials) are thrown.
+ *
+ * With `condition.runStartedAt` the job is read first and only stopped while its `start_time` is
+ * that one: a request that waited (a queue message retried for an hour, a redriven dead letter)
+ * must not stop a later run of the same job. LakeFormation has no conditional stop, so a run that
+ * ends and is started again in the milliseconds between the read and the stop is not told apart.
  */
 export async function stopWithOutcome(
   client: LakeFormationClient,
   ref: JobRef,
   options: CallOptions = {},
+  condition: RunCondition = {},
 ): Promise<StopResult> {
   const base = { jobId: ref.jobId, instanceId: ref.instanceId };
   const notFound = async (): Promise<StopResult> => {
     await confirmInstance(client, ref.instanceId, options);
     return { ...base, outcome: 'NOT_FOUND' };
   };
+  const read = async (): Promise<Job | undefined> => {
+    try {
+      return await client.getJob(ref, options);
+    } catch (readError) {
+      if (readError instanceof LakeFormationHttpError && isMissingJob(readError)) return undefined;
+      throw readError;
+    }
+  };
+  const otherRun = (job: Job): StopResult | undefined => {
+    const wanted = condition.runStartedAt;
+    if (wanted === undefined || job.startTime === wanted) return undefined;
+    const detail = `the job's run started at ${describeRun(job.startTime)}, not ${describeRun(wanted)}`;
+    return { ...base, outcome: 'RUN_CHANGED', status: job.status, detail };
+  };
+  if (condition.runStartedAt !== undefined) {
+    const job = await read();
+    if (!job) return notFound();
+    const changed = otherRun(job);
+    if (changed) return changed;
+    if (NOT_RUNNING_STATUSES.has(job.status)) return { ...base, outcome: 'NOT_RUNNING', status: job.status };
+  }
   try {
     await client.stopJob(ref, options);
     return { ...base, outcome: 'STOP_REQUESTED' };
@@ -95,13 +142,11 @@ export async function stopWithOutcome(
     // A refused stop (400/409) is classified by reading the job, even when the code says "not found".
     if (error.status === 404 && isMissingJob(error)) return notFound();
     if (error.status !== 400 && error.status !== 409) throw error;
-    let status: string;
-    try {
-      status = (await client.getJob(ref, options)).status;
-    } catch (readError) {
-      if (readError instanceof LakeFormationHttpError && isMissingJob(readError)) return notFound();
-      throw readError;
-    }
+    const job = await read();
+    if (!job) return notFound();
+    const changed = otherRun(job); // a new run began between the first read and the stop
+    if (changed) return changed;
+    const { status } = job;
     if (NOT_RUNNING_STATUSES.has(status)) return { ...base, outcome: 'NOT_RUNNING', status };
     const detail = [error.errorCode, error.errorMsg].filter(Boolean).join(': ') || `HTTP ${error.status}`;
     return { ...base, outcome: 'NOT_STOPPABLE', status, detail };

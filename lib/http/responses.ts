@@ -4,7 +4,8 @@ import type { StopResult } from '../stop.js';
 import { jsonResponse, type ProblemCode, problemResponse } from './problem.js';
 
 /**
- * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`;
+ * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`
+ * (`RUN_CHANGED` also `detail`: which run the job is on);
  * `NOT_FOUND` and `NOT_STOPPABLE` are problems carrying `jobId`, `instanceId`, `outcome` (and `jobStatus`).
  */
 export function stopResultResponse(result: StopResult): APIGatewayProxyStructuredResultV2 {
@@ -14,6 +15,8 @@ export function stopResultResponse(result: StopResult): APIGatewayProxyStructure
       return jsonResponse(202, members);
     case 'NOT_RUNNING':
       return jsonResponse(200, { ...members, status: result.status });
+    case 'RUN_CHANGED':
+      return jsonResponse(200, { ...members, status: result.status, detail: result.detail });
     case 'NOT_FOUND':
       return problemResponse(
         'JOB_NOT_FOUND',

@@ -73,7 +73,16 @@ export function parseTimestamp(value: unknown): number | undefined {
   const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
   const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
   const check = new Date(utc);
-  if (check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h)) return undefined;
+  // Date.UTC rolls over (month 13, 30 February, 61 seconds); a timestamp that does is not a real one
+  if (
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) ||
+    check.getUTCMinutes() !== Number(mi) ||
+    check.getUTCSeconds() !== Number(s)
+  ) {
+    return undefined;
+  }
   if (zone.toUpperCase() === 'Z') return utc;
   const sign = zone.startsWith('-') ? -1 : 1;
   const digits = zone.slice(1).replace(':', '');

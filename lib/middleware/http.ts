@@ -9,7 +9,7 @@ import { failureResponse } from '../http/responses.js';
 import { isValidId } from '../lakeformation/ids.js';
 import { logger } from '../logger.js';
 import { metrics } from '../metrics.js';
-import { isTextUpTo, MAX_REASON_LENGTH } from '../stop-message.js';
+import { isTextUpTo, MAX_REASON_LENGTH, parseRunStartedAt, RUN_STARTED_AT_RULE } from '../stop-message.js';
 import { StopFailedError } from './failures.js';
 
 /** What the request-phase middlewares add to the API Gateway event. */
@@ -17,7 +17,7 @@ export interface StopJobEvent extends APIGatewayProxyEventV2 {
   /** The body as received, base64 decoded when `isBase64Encoded`. */
   rawBody: Buffer;
   caller?: { method: 'hmac' | 'bearer' };
-  stopRequest: { instanceId: string; jobId: string; reason?: string };
+  stopRequest: { instanceId: string; jobId: string; reason?: string; runStartedAt?: number };
 }
 
 type HttpMiddleware = MiddlewareObj<StopJobEvent, APIGatewayProxyResultV2, Error>;
@@ -81,14 +81,18 @@ export function callerAuthentication({
   };
 }
 
-/** What a request body may say: why, and (to bind a signed body to one job) which job. */
+/**
+ * What a request body may say: why, which run of the job (its `start_time`, epoch ms), and (to bind
+ * a signed body to one job) which job.
+ */
 interface StopBody {
   reason?: string;
+  runStartedAt?: number;
   jobId?: unknown;
   instanceId?: unknown;
 }
 
-const BODY_FIELDS = new Set(['reason', 'jobId', 'instanceId']);
+const BODY_FIELDS = new Set(['reason', 'runStartedAt', 'jobId', 'instanceId']);
 
 function parseBody(raw: Buffer): StopBody {
   const text = raw.toString('utf8');
@@ -109,15 +113,20 @@ function parseBody(raw: Buffer): StopBody {
       `unknown field(s) in the body: ${unknown.slice(0, 5).join(', ')}`,
     );
   }
-  const { reason, jobId, instanceId } = body as { reason?: unknown; jobId?: unknown; instanceId?: unknown };
+  const { reason, runStartedAt, jobId, instanceId } = body as Record<string, unknown>;
   if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
     throw new ProblemError(
       'INVALID_REQUEST',
       `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,
     );
   }
+  const runStart = parseRunStartedAt(runStartedAt);
+  if (runStartedAt !== undefined && runStart === undefined) {
+    throw new ProblemError('INVALID_REQUEST', RUN_STARTED_AT_RULE, { members: { field: 'runStartedAt' } });
+  }
   return {
     ...(reason !== undefined && { reason: reason as string }),
+    ...(runStart !== undefined && { runStartedAt: runStart }),
     ...(jobId !== undefined && { jobId }),
     ...(instanceId !== undefined && { instanceId }),
   };
@@ -169,14 +178,19 @@ export function stopRequest({
       }
       const body = parseBody(event.rawBody);
       checkBinding(body, jobId, instanceId);
-      const { reason } = body;
+      const { reason, runStartedAt } = body;
       if (!allowedInstanceIds.has(instanceId)) {
         throw new ProblemError(
           'INSTANCE_NOT_ALLOWED',
           `instance ${instanceId} is not one this service may act on`,
         );
       }
-      event.stopRequest = { instanceId, jobId, ...(reason !== undefined && { reason }) };
+      event.stopRequest = {
+        instanceId,
+        jobId,
+        ...(reason !== undefined && { reason }),
+        ...(runStartedAt !== undefined && { runStartedAt }),
+      };
     },
   };
 }

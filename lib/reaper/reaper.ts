@@ -76,11 +76,14 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
     });
   }
 
-  const messages: StopMessage[] = candidates.map((verdict) => ({
-    jobId: verdict.job.id,
-    instanceId: verdict.job.instanceId,
-    reason: verdict.reason ?? 'stale',
+  // Each message names the run judged stale: should it wait in the queue (retries, a redrive) while
+  // that run ends and the job is started again, the new run is left alone.
+  const messages: StopMessage[] = candidates.map(({ job, reason }) => ({
+    jobId: job.id,
+    instanceId: job.instanceId,
+    reason: reason ?? 'stale',
     source: REAPER_SOURCE,
+    ...(job.startTime !== undefined && { runStartedAt: new Date(job.startTime).toISOString() }),
   }));
   const described = candidates.map((v) => ({
     jobId: v.job.id,

@@ -87,6 +87,27 @@ describe('Function: processStopBatch()', () => {
       expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     });
 
+    it('acknowledges RUN_CHANGED without stopping the later run, logging which run the job is on', async () => {
+      const logs = captureLogs();
+      const client = fakeClient({
+        jobs: { rerun: { status: 'RUNNING', startTime: Date.parse('2026-05-27T13:00:00Z') } },
+      });
+      const { response } = await processStopBatch(
+        records({ jobId: 'rerun', source: 'stale-job-reaper', runStartedAt: '2026-05-27T10:04:35.743Z' }),
+        options({ client }),
+      );
+      expect(response.batchItemFailures).toEqual([]);
+      expect(client.calls.filter((c) => c.op === 'stopJob')).toEqual([]);
+      expect(logs.lines.find((line) => line.messageId === 'm1')).toMatchObject({
+        disposition: 'acknowledged',
+        outcome: 'RUN_CHANGED',
+        status: 'RUNNING',
+        runStartedAt: '2026-05-27T10:04:35.743Z',
+        detail: "the job's run started at 2026-05-27T13:00:00.000Z, not 2026-05-27T10:04:35.743Z",
+      });
+      expect(deadLettered()).toEqual([]);
+    });
+
     it('sends NOT_STOPPABLE to the DLQ with its original body and the reason, and acknowledges it', async () => {
       const client = fakeClient({
         stop: httpError(409, 'LF.9', 'frozen'),
@@ -261,6 +282,28 @@ describe('Function: processStopBatch()', () => {
       ]);
     });
 
+    it('treats messages for different runs of a job (or for any run) as different stops', async () => {
+      const run = '2026-05-27T10:04:35.743Z';
+      const client = fakeClient({ jobs: { same: { status: 'RUNNING', startTime: Date.parse(run) } } });
+      const { reports } = await processStopBatch(
+        records(
+          { jobId: 'same', runStartedAt: run },
+          { jobId: 'same', runStartedAt: '2026-05-27T18:04:35.743+08:00' }, // the same instant
+          { jobId: 'same', runStartedAt: '2026-05-26T10:04:35.743Z' },
+          { jobId: 'same' },
+        ),
+        options({ client }),
+      );
+      expect(client.calls.filter((c) => c.op === 'getJob')).toHaveLength(2);
+      expect(client.calls.filter((c) => c.op === 'stopJob')).toHaveLength(2);
+      expect(reports.map((r) => [r.disposition, r.outcome])).toEqual([
+        ['acknowledged', 'STOP_REQUESTED'],
+        ['acknowledged', 'STOP_REQUESTED'],
+        ['acknowledged', 'RUN_CHANGED'],
+        ['acknowledged', 'STOP_REQUESTED'],
+      ]);
+    });
+
     it('reports both duplicates as failures when their one call fails', async () => {
       const { response } = await processStopBatch(
         records({ jobId: 'same' }, { jobId: 'same' }),
@@ -366,7 +409,11 @@ describe('Function: processStopBatch()', () => {
             : jobId === 'job-done'
               ? httpError(400)
               : 'accept',
-      jobs: { 'job-frozen': { status: 'FROZEN_RELEASABLE' }, 'job-done': { status: 'SUCCESS' } },
+      jobs: {
+        'job-frozen': { status: 'FROZEN_RELEASABLE' },
+        'job-done': { status: 'SUCCESS' },
+        'job-rerun': { status: 'RUNNING', startTime: Date.UTC(2026, 4, 27, 13) },
+      },
     });
     metrics.clearMetrics(); // what earlier tests stored without a handler to publish it
     const logs = captureLogs();
@@ -378,6 +425,7 @@ describe('Function: processStopBatch()', () => {
         { jobId: 'job-done' },
         { jobId: 'job-frozen' },
         { jobId: 'job-timeout' },
+        { jobId: 'job-rerun', runStartedAt: '2026-05-27T10:00:00Z' },
         'not json',
       ),
       options({ client }),
@@ -388,6 +436,7 @@ describe('Function: processStopBatch()', () => {
       StopRequested: 2,
       NotRunning: 1,
       NotStoppable: 1,
+      RunChanged: 1,
       DeadLettered: 2,
       RetryableFailure: 1,
     });

@@ -3,17 +3,47 @@ import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_CODES } from '../../lib/bulk-stop.js';
 import { PROBLEMS } from '../../lib/http/problem.js';
+import { STOP_OUTCOMES } from '../../lib/stop.js';
 
+type Property = { enum?: string[]; pattern?: string; maxLength?: number };
 const openapi = load(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as {
   paths: Record<string, { post: { responses: Record<string, unknown> } }>;
-  components: { schemas: { Problem: { properties: { code: { enum: string[] } } } } };
+  components: {
+    schemas: {
+      Problem: { properties: { code: { enum: string[] }; outcome: Property } };
+      StopResult: { properties: { outcome: Property } };
+    };
+    requestBodies: {
+      Stop: { content: { 'application/json': { schema: { properties: Record<string, Property> } } } };
+    };
+  };
 };
+const messageSchema = JSON.parse(
+  readFileSync(new URL('../../docs/stop-message.schema.json', import.meta.url), 'utf8'),
+) as { properties: Record<string, Property> };
 
 describe('docs/openapi.yaml', () => {
   it('lists exactly the problem codes the function can answer with', () => {
     expect([...openapi.components.schemas.Problem.properties.code.enum].sort()).toEqual(
       Object.keys(PROBLEMS).sort(),
     );
+  });
+
+  it('names every stop outcome, as a result or as a problem', () => {
+    const { StopResult, Problem } = openapi.components.schemas;
+    expect(
+      [...(StopResult.properties.outcome.enum ?? []), ...(Problem.properties.outcome.enum ?? [])].sort(),
+    ).toEqual([...STOP_OUTCOMES].sort());
+  });
+
+  it('spells runStartedAt as the queue message schema does', () => {
+    const body = openapi.components.requestBodies.Stop.content['application/json'].schema;
+    const { pattern, maxLength } = body.properties.runStartedAt ?? {};
+    expect({ pattern, maxLength }).toEqual({
+      pattern: messageSchema.properties.runStartedAt?.pattern,
+      maxLength: messageSchema.properties.runStartedAt?.maxLength,
+    });
+    expect(pattern).toBeDefined();
   });
 
   it('documents every status a problem code maps to, on both routes', () => {

@@ -17,12 +17,20 @@ describe('Function: parseTimestamp()', () => {
     expect(parseTimestamp(text)).toBe(expected);
   });
 
-  it.each([['yesterday'], ['2023-02-30T00:00:00Z'], ['2023-05-27'], [''], [1685181875743], [null]])(
-    'returns undefined for %j',
-    (value) => {
-      expect(parseTimestamp(value)).toBeUndefined();
-    },
-  );
+  it.each([
+    ['yesterday'],
+    ['2023-02-30T00:00:00Z'],
+    ['2023-13-01T00:00:00Z'],
+    ['2023-05-27T10:60:00Z'],
+    ['2023-05-27T10:04:61Z'],
+    ['2023-05-27T24:00:00Z'],
+    ['2023-05-27'],
+    [''],
+    [1685181875743],
+    [null],
+  ])('returns undefined for %j', (value) => {
+    expect(parseTimestamp(value)).toBeUndefined();
+  });
 });
 
 describe('Function: parseStatus()', () => {

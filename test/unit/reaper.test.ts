@@ -24,6 +24,7 @@ function listingClient(seeds: Seed[]) {
     status: seed.status ?? 'RUNNING',
     instanceId: seed.instanceId ?? 'inst-1',
     ...(seed.minutes !== undefined && { startTime: NOW - seed.minutes * 60_000 }),
+    ...(seed.createTime !== undefined && { createTime: seed.createTime }),
   }));
   const calls: ListJobsParams[] = [];
   const client: LakeFormationClient = {
@@ -107,12 +108,14 @@ describe('Function: runReaper()', () => {
         instanceId: 'inst-1',
         reason: 'running 301 min > limit 240 min (default limit)',
         source: REAPER_SOURCE,
+        runStartedAt: new Date(NOW - 301 * 60_000).toISOString(),
       },
       {
         jobId: 'other-type',
         instanceId: 'inst-1',
         reason: 'running 250 min > limit 240 min (default limit)',
         source: REAPER_SOURCE,
+        runStartedAt: new Date(NOW - 250 * 60_000).toISOString(),
       },
     ]);
     expect(summary).toEqual({
@@ -124,6 +127,19 @@ describe('Function: runReaper()', () => {
       dryRun: false,
       capped: false,
     });
+  });
+
+  it('names no run for a job judged by its create_time (it has no start_time to compare with)', async () => {
+    const { promise } = run([{ id: 'never-started', createTime: NOW - 300 * 60_000 }], {});
+    await promise;
+    expect(sent()).toEqual([
+      {
+        jobId: 'never-started',
+        instanceId: 'inst-1',
+        reason: 'running 300 min > limit 240 min (default limit)',
+        source: REAPER_SOURCE,
+      },
+    ]);
   });
 
   it('scans every type × status × instance', async () => {

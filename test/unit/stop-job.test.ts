@@ -140,6 +140,41 @@ describe('Function: stop-job handler', () => {
       expect(response.body.detail).toContain('LF.0001: frozen');
     });
 
+    it('stops the run the body names by its runStartedAt, reading the job first', async () => {
+      upstream.onGet = (jobId) => ({
+        status: 200,
+        body: { id: jobId, status: 'RUNNING', start_time: '2026-05-27T10:04:35.743Z' },
+      });
+      const event = request();
+      event.body = JSON.stringify({ runStartedAt: '2026-05-27T10:04:35.743Z' });
+
+      const response = await invoke(event);
+
+      expect(response.statusCode).toBe(202);
+      expect(upstream.calls.map((c) => c.kind).filter((kind) => kind !== 'iam')).toEqual(['get', 'stop']);
+    });
+
+    it('answers 200 RUN_CHANGED, and stops nothing, when the job is on another run than the body names', async () => {
+      upstream.onGet = (jobId) => ({
+        status: 200,
+        body: { id: jobId, status: { status: 'RUNNING' }, start_time: '2026-05-27T13:00:00.000Z' },
+      });
+      const event = request();
+      event.body = JSON.stringify({ runStartedAt: '2026-05-27T10:04:35.743Z' });
+
+      const response = await invoke(event);
+
+      expect(response.statusCode).toBe(200);
+      expect(response.body).toEqual({
+        jobId: JOB,
+        instanceId: INSTANCE,
+        outcome: 'RUN_CHANGED',
+        status: 'RUNNING',
+        detail: "the job's run started at 2026-05-27T13:00:00.000Z, not 2026-05-27T10:04:35.743Z",
+      });
+      expect(upstream.calls.filter((c) => c.kind === 'stop')).toHaveLength(0);
+    });
+
     it('acts on a listed instance named in the path', async () => {
       const response = await invoke(request(JOB, OTHER));
       expect(response.body).toMatchObject({ instanceId: OTHER, outcome: 'STOP_REQUESTED' });
@@ -407,6 +442,9 @@ describe('Function: stop-job handler', () => {
       ['an unknown field', '{"reasn": "typo"}'],
       ['a reason that is not a string', '{"reason": 42}'],
       ['a reason over 256 characters', JSON.stringify({ reason: 'r'.repeat(257) })],
+      ['a runStartedAt that is not a timestamp', '{"runStartedAt": "yesterday"}'],
+      ['a runStartedAt in epoch milliseconds', '{"runStartedAt": 1779876275743}'],
+      ['a runStartedAt of 30 February', '{"runStartedAt": "2026-02-30T10:00:00Z"}'],
     ])('answers 400 INVALID_REQUEST for a body that is %s', async (_name, body) => {
       const event = request();
       event.body = body;

@@ -25,6 +25,15 @@ const CASES: [string, unknown][] = [
   ['source of 64 accented letters', { jobId: 'a', source: '𝒶'.repeat(64) }],
   ['source of 65', { jobId: 'a', source: 's'.repeat(65) }],
   ['unknown field', { jobId: 'a', priority: 1 }],
+  ['runStartedAt in milliseconds, UTC', { jobId: 'a', runStartedAt: '2026-05-27T10:04:35.743Z' }],
+  ['runStartedAt in microseconds, +08:00', { jobId: 'a', runStartedAt: '2026-05-27T18:04:35.743219+08:00' }],
+  ['runStartedAt without a zone', { jobId: 'a', runStartedAt: '2026-05-27 10:04:35' }],
+  ['runStartedAt in lower case', { jobId: 'a', runStartedAt: '2026-05-27t10:04:35z' }],
+  ['runStartedAt of a date only', { jobId: 'a', runStartedAt: '2026-05-27' }],
+  ['runStartedAt of 40 characters', { jobId: 'a', runStartedAt: `2026-05-27T10:04:35.${'0'.repeat(19)}Z` }],
+  ['runStartedAt of 41 characters', { jobId: 'a', runStartedAt: `2026-05-27T10:04:35.${'0'.repeat(20)}Z` }],
+  ['runStartedAt as epoch milliseconds', { jobId: 'a', runStartedAt: 1779876275743 }],
+  ['runStartedAt in words', { jobId: 'a', runStartedAt: 'this morning' }],
   ['no jobId', { reason: 'r' }],
   ['array', [{ jobId: 'a' }]],
   ['null', null],
@@ -48,6 +57,23 @@ describe('Function: checkStopMessage()', () => {
     expect(parseStopMessage('{"jobId":"a","source":"s"}')).toEqual({
       ok: true,
       message: { jobId: 'a', source: 's' },
+    });
+  });
+
+  it('refuses a runStartedAt that is no real instant, or has spaces around it, naming the field', () => {
+    for (const runStartedAt of ['2026-02-30T10:04:35Z', '2026-05-27T10:04:61Z', ' 2026-05-27T10:04:35Z']) {
+      expect(checkStopMessage({ jobId: 'a', runStartedAt })).toEqual({
+        ok: false,
+        errorCode: 'INVALID_MESSAGE',
+        errorMessage: expect.stringContaining('runStartedAt must be an ISO-8601 timestamp'),
+      });
+    }
+  });
+
+  it('keeps runStartedAt as the producer wrote it', () => {
+    expect(parseStopMessage('{"jobId":"a","runStartedAt":"2026-05-27T18:04:35.743219+08:00"}')).toEqual({
+      ok: true,
+      message: { jobId: 'a', runStartedAt: '2026-05-27T18:04:35.743219+08:00' },
     });
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InstanceNotFoundError, LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
 import { stopWithOutcome } from '../../lib/stop.js';
+import { parseRunStartedAt } from '../../lib/stop-message.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
 
 const REF = { instanceId: 'inst-1', jobId: 'job-1' };
@@ -132,6 +133,89 @@ describe('Function: stopWithOutcome()', () => {
   ])('throws %s for the caller to classify as retryable', async (_name, error) => {
     const client = fakeClient({ stop: error });
     await expect(stopWithOutcome(client, REF)).rejects.toBe(error);
+  });
+
+  describe('a stop meant for one run of the job (runStartedAt)', () => {
+    const RUN = Date.UTC(2026, 4, 27, 10, 4, 35, 743);
+    const LATER_RUN = RUN + 3 * 3_600_000;
+
+    it('reads the job first and stops it while that run is on', async () => {
+      const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING', startTime: RUN } } });
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toEqual({
+        ...REF,
+        outcome: 'STOP_REQUESTED',
+      });
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob', 'stopJob']);
+    });
+
+    it('leaves a later run alone: RUN_CHANGED, with the status and both start times, and no stop call', async () => {
+      const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING', startTime: LATER_RUN } } });
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toEqual({
+        ...REF,
+        outcome: 'RUN_CHANGED',
+        status: 'RUNNING',
+        detail: "the job's run started at 2026-05-27T13:04:35.743Z, not 2026-05-27T10:04:35.743Z",
+      });
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
+    });
+
+    it('takes a job that reads without start_time for another run', async () => {
+      const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING' } } });
+      const result = await stopWithOutcome(client, REF, {}, { runStartedAt: RUN });
+      expect(result).toMatchObject({
+        outcome: 'RUN_CHANGED',
+        detail: expect.stringContaining('no start_time'),
+      });
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
+    });
+
+    it('reports NOT_RUNNING without a stop call when that run is over', async () => {
+      const client = fakeClient({ jobs: { 'job-1': { status: 'SUCCESS', startTime: RUN } } });
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toEqual({
+        ...REF,
+        outcome: 'NOT_RUNNING',
+        status: 'SUCCESS',
+      });
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
+    });
+
+    it('reports NOT_FOUND for a missing job once its instance is confirmed, and throws a failed read', async () => {
+      const missing = fakeClient();
+      expect(await stopWithOutcome(missing, REF, {}, { runStartedAt: RUN })).toEqual({
+        ...REF,
+        outcome: 'NOT_FOUND',
+      });
+      expect(missing.calls.map((c) => c.op)).toEqual(['getJob', 'listJobs']);
+
+      const failing = fakeClient({ missing: httpError(503) });
+      await expect(stopWithOutcome(failing, REF, {}, { runStartedAt: RUN })).rejects.toMatchObject({
+        status: 503,
+      });
+      expect(failing.calls.map((c) => c.op)).toEqual(['getJob']);
+    });
+
+    it('tells a run that began between the read and a refused stop from a job that cannot be stopped', async () => {
+      const jobs = { 'job-1': { status: 'RUNNING', startTime: RUN } };
+      const client = fakeClient({
+        jobs,
+        stop: () => {
+          jobs['job-1'] = { status: 'RUNNING', startTime: LATER_RUN };
+          return httpError(409);
+        },
+      });
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toMatchObject({
+        outcome: 'RUN_CHANGED',
+        status: 'RUNNING',
+      });
+    });
+
+    it('compares instants, not spellings: the same start in microseconds and another zone is the same run', async () => {
+      const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING', startTime: RUN } } });
+      const spelled = parseRunStartedAt('2026-05-27T18:04:35.743219+08:00');
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: spelled })).toMatchObject({
+        outcome: 'STOP_REQUESTED',
+      });
+    });
   });
 
   it('passes the deadline on to both calls', async () => {
