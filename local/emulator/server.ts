@@ -134,7 +134,7 @@ const BODIES = {
   },
 };
 
-const JOBS_PATH = /^\/v1\/([^/]+)\/instances\/([^/]+)\/lf-jobs(?:\/([^/]+)(\/stop)?)?$/;
+const JOBS_PATH = /^\/v1\/([^/]+)\/instances\/([^/]+)\/lf-jobs(?:\/([^/]+)(?:\/(stop|start))?)?$/;
 
 function formatTime(ms: number, precision: EmulatorSettings['timestampPrecision']): string {
   const iso = new Date(ms).toISOString();
@@ -245,7 +245,7 @@ export class LakeFormationEmulator {
         : !match
           ? 'unknown'
           : match[4]
-            ? 'stopJob'
+            ? `${match[4]}Job`
             : match[3]
               ? 'getJob'
               : 'listJobs';
@@ -289,10 +289,10 @@ export class LakeFormationEmulator {
       return this.issueToken(body, res, log);
     }
     if (!match) return this.reply(res, log, 404, BODIES.noApi);
-    const [, projectId = '', instanceId = '', jobId, stop] = match.map(
+    const [, projectId = '', instanceId = '', jobId, action] = match.map(
       (part) => part && decodeURIComponent(part),
     );
-    const expected = stop ? 'POST' : 'GET';
+    const expected = action ? 'POST' : 'GET';
     if (method !== expected) return this.reply(res, log, 404, BODIES.noApi);
 
     const token = req.headers['x-auth-token'];
@@ -312,8 +312,25 @@ export class LakeFormationEmulator {
     if (jobId === undefined) return this.listJobs(instanceId, url.searchParams, res, log);
     const job = this.store.get(instanceId, jobId);
     if (!job) return this.reply(res, log, missingStatus, missingBody);
-    if (!stop) return this.reply(res, log, 200, this.render(job, 'show'));
+    if (!action) return this.reply(res, log, 200, this.render(job, 'show'));
+    if (action === 'start') return this.startJob(job, res, log);
     return this.stopJob(job, res, log);
+  }
+
+  /**
+   * Start (202, empty body, as documented): a new run of the same job, with a new `start_time`.
+   * The `mode` and `cascade` query parameters are ignored. UNDOCUMENTED: starting a job that is
+   * running or frozen; we refuse it with a 400.
+   */
+  private startJob(job: JobRecord, res: ServerResponse, log: RequestLogEntry) {
+    if (!NOT_RUNNING.has(job.status)) {
+      return this.reply(res, log, 400, {
+        error_code: 'common.01000001',
+        error_msg: `job cannot be started while ${job.status} (emulator: Huawei does not document this answer)`,
+      });
+    }
+    this.store.start(job);
+    return this.reply(res, log, 202, undefined);
   }
 
   private stopJob(job: JobRecord, res: ServerResponse, log: RequestLogEntry) {

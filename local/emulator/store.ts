@@ -111,6 +111,14 @@ export class JobStore {
     for (const jobs of this.byInstance.values()) jobs.clear();
   }
 
+  /** A new run: RUNNING from now, the last run's end and any pending stop forgotten. */
+  start(job: JobRecord): void {
+    job.status = 'RUNNING';
+    job.startTime = this.now();
+    delete job.endTime;
+    delete job.stopRequestedAt;
+  }
+
   requestStop(job: JobRecord): void {
     job.stopsAccepted += 1;
     job.stopRequestedAt ??= this.now();

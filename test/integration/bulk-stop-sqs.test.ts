@@ -126,6 +126,45 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     await drainAll(dlqUrl);
   });
 
+  it('leaves alone a job started again while its stop waited in the queue, and stops the run a message names', async () => {
+    const { queueUrl } = await queues(5, 30);
+    const seed = { type: 'METADATA_MIGRATION', status: 'RUNNING', startedMinutesAgo: 300 } as const;
+    const rerun = emulator.store.add(INSTANCE, { name: 'ran_again', ...seed });
+    const same = emulator.store.add(INSTANCE, { name: 'same_run', ...seed });
+    const runOf = (job: { startTime?: number }) => new Date(job.startTime ?? 0).toISOString();
+    await enqueueStops(
+      queueUrl,
+      [rerun, same].map((job) => ({ jobId: job.id, runStartedAt: runOf(job), source: 'stale-job-reaper' })),
+      sqs,
+    );
+    // while the messages wait, the first job's run ends and the job is started again
+    rerun.status = 'SUCCESS';
+    emulator.store.start(rerun);
+    const logs = captureLogs();
+
+    let received = 0;
+    for (let i = 0; i < 5 && received < 2; i++) {
+      received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
+    }
+
+    expect(received).toBe(2);
+    expect(await queueDepthOf(queueUrl)).toBe(0);
+    expect(await drainAll(dlqUrl)).toEqual([]);
+    expect(emulator.store.get(INSTANCE, rerun.id)).toMatchObject({ status: 'RUNNING', stopsAccepted: 0 });
+    expect(emulator.store.get(INSTANCE, same.id)?.stopsAccepted).toBe(1);
+    const outcomes = new Map(
+      logs.lines
+        .filter((line) => line.message === 'message processed')
+        .map((line) => [line.jobId, line.outcome]),
+    );
+    expect(outcomes).toEqual(
+      new Map([
+        [rerun.id, 'RUN_CHANGED'],
+        [same.id, 'STOP_REQUESTED'],
+      ]),
+    );
+  });
+
   it('lets a message that keeps failing reach the DLQ after maxReceiveCount receives', async () => {
     const { queueUrl, dlqUrl } = await queues(2, 1);
     const job = emulator.store.add(INSTANCE, {

@@ -107,6 +107,33 @@ describe('emulator API and admin API over HTTP', () => {
     }
   });
 
+  it('starts a new run of a finished job (new start_time, RUNNING) and refuses to start a running one', async () => {
+    const job = emulator.store.add(INSTANCE, {
+      name: 'rerun_job',
+      type: 'METADATA_MIGRATION',
+      status: 'STOPPED',
+      startTime: '2026-05-27T10:04:35.743Z',
+    });
+    const headers = { 'X-Auth-Token': await token() };
+    const start = () => fetch(`${jobsUrl()}/${job.id}/start?mode=NORMAL`, { method: 'POST', headers });
+    const read = async () =>
+      (await (await fetch(`${jobsUrl()}/${job.id}`, { headers })).json()) as Record<string, unknown>;
+
+    const started = await start();
+    expect(started.status).toBe(202);
+    expect(await started.text()).toBe('');
+    const afterStart = await read();
+    expect(afterStart.status).toBe('RUNNING');
+    expect(Date.parse(String(afterStart.start_time))).toBeGreaterThan(Date.parse('2026-05-27T10:04:35.743Z'));
+    expect(afterStart.end_time).toBeUndefined();
+
+    expect((await start()).status).toBe(400);
+    expect(await read()).toEqual(afterStart);
+    expect(
+      emulator.requestsWhere({ operation: 'startJob', jobId: job.id }).map((entry) => entry.status),
+    ).toEqual([202, 400]);
+  });
+
   it('refuses wrong IAM credentials with 401', async () => {
     const response = await signIn('wrong');
     expect(response.status).toBe(401);

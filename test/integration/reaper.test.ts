@@ -145,6 +145,18 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
     const messages = (await drain()).map((m) => JSON.parse(m.Body ?? '{}'));
 
     expect(new Map(messages.map((m) => [m.jobId, m.reason]))).toEqual(expected);
+    // each names the run it judged (the emulator serves microseconds here), bar the one without start_time
+    const runs = new Map(
+      emulator.store
+        .all()
+        .filter((job) => expected.has(job.id))
+        .map((job) => [
+          job.id,
+          job.startTime === undefined ? undefined : new Date(job.startTime).toISOString(),
+        ]),
+    );
+    expect(new Map(messages.map((m) => [m.jobId, m.runStartedAt]))).toEqual(runs);
+    expect([...runs.values()].filter((run) => run === undefined)).toHaveLength(1);
     expect(messages.every((m) => m.source === 'stale-job-reaper')).toBe(true);
     expect(messages.find((m) => m.reason.includes('400 min'))?.instanceId).toBe(OTHER_INSTANCE);
     expect(summary).toEqual({
