@@ -1,6 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { checkStopMessage, isTextUpTo, MAX_SOURCE_LENGTH, type StopMessage } from '../lib/stop-message.js';
+import {
+  checkStopMessage,
+  isTextUpTo,
+  MAX_SOURCE_LENGTH,
+  parseRunStartedAt,
+  type StopMessage,
+} from '../lib/stop-message.js';
 import { enqueueStops } from '../lib/stop-queue.js';
 import { isMain } from './is-main.js';
 
@@ -21,7 +27,8 @@ export const USAGE = `usage: npm run enqueue -- [options] <jobId>...
   --dry-run           check and print the messages, send nothing
 
 A file holds one entry per line: a job id, or a JSON message such as
-{"jobId": "...", "instanceId": "...", "reason": "..."}. Empty lines and lines starting with # are skipped.
+{"jobId": "...", "instanceId": "...", "reason": "...", "runStartedAt": "<the job's start_time>"} (with
+runStartedAt only that run is stopped). Empty lines and lines starting with # are skipped.
 AWS credentials and region come from the usual AWS SDK sources (environment, profile, SSO).`;
 
 export interface CliIo {
@@ -78,7 +85,9 @@ export function parseStopList(entries: { text: string; where: string }[], defaul
       errors.push(`${where}: ${check.errorMessage}`);
       continue;
     }
-    const key = `${check.message.instanceId ?? ''}/${check.message.jobId}`;
+    // the same stop twice; entries naming different runs of a job (or one naming none) are different stops
+    const { instanceId, jobId, runStartedAt } = check.message;
+    const key = `${instanceId ?? ''}/${jobId}/${parseRunStartedAt(runStartedAt) ?? ''}`;
     if (seen.has(key)) {
       duplicates++;
       continue;

@@ -7,6 +7,7 @@ import { processStopBatch } from '../../lib/bulk-stop.js';
 import { signature } from '../../lib/http/caller-auth.js';
 import { isValidId } from '../../lib/lakeformation/ids.js';
 import type { StopJobEvent } from '../../lib/middleware/http.js';
+import { parseRunStartedAt } from '../../lib/stop-message.js';
 import { fakeClient } from '../support/fake-client.js';
 import { httpEvent } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';
@@ -36,6 +37,7 @@ type Auth = 'bearer' | 'hmac' | 'bad-bearer' | 'bad-hmac' | 'stale-hmac' | 'none
 type BodyKind =
   | 'empty'
   | 'reason'
+  | 'run'
   | 'long-reason'
   | 'unknown-field'
   | 'not-json'
@@ -50,44 +52,92 @@ const idArb = fc.oneof(
   fc.constantFrom('..', '../x', 'a/b', 'job 1', '%2e%2e', 'x'.repeat(65), '', 'ÿ', 'a\u0000b'),
 );
 
-const bodyArb: fc.Arbitrary<{ kind: BodyKind; text: string }> = fc.oneof(
-  fc.constant({ kind: 'empty' as const, text: '' }),
+/** The start of the run LakeFormation reports for every job read here. */
+const RUN = Date.UTC(2026, 4, 27, 10, 4, 35, 743);
+upstream.onGet = (jobId) => ({
+  status: 200,
+  body: { id: jobId, status: 'RUNNING', start_time: new Date(RUN).toISOString() },
+});
+
+/** One instant in the spellings a producer may use: UTC, +08:00, microseconds, no zone (UTC). */
+function spell(at: number, style: 'utc' | 'offset' | 'micros' | 'no-zone'): string {
+  const iso = new Date(at).toISOString();
+  if (style === 'offset') return new Date(at + 8 * 3_600_000).toISOString().replace('Z', '+08:00');
+  if (style === 'micros') return iso.replace('Z', '219Z');
+  return style === 'no-zone' ? iso.slice(0, -1) : iso;
+}
+
+/** A `runStartedAt` value and, when it is a valid one, the instant it names (by construction). */
+const runArb: fc.Arbitrary<{ value: unknown; at?: number }> = fc.oneof(
   fc
-    .string({ maxLength: 256 })
-    .map((reason) => ({ kind: 'reason' as const, text: JSON.stringify({ reason }) })),
-  fc
-    .string({ minLength: 257, maxLength: 400 })
-    .map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
-  fc
-    .dictionary(
-      fc
-        .string({ minLength: 1, maxLength: 10 })
-        .filter((k) => !['reason', 'jobId', 'instanceId'].includes(k)),
-      fc.jsonValue(),
-      { minKeys: 1, maxKeys: 3 },
-    )
-    .map((value) => ({ kind: 'unknown-field' as const, text: JSON.stringify(value) })),
-  fc
-    .string({ minLength: 1, maxLength: 200 })
-    .filter((text) => {
-      try {
-        JSON.parse(text);
-        return false;
-      } catch {
-        return true;
-      }
+    .record({
+      at: fc.oneof(fc.constant(RUN), fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2099, 11, 31) })),
+      style: fc.constantFrom('utc', 'offset', 'micros', 'no-zone' as const),
     })
-    .map((text) => ({ kind: 'not-json' as const, text })),
+    .map(({ at, style }) => ({ value: spell(at, style), at })),
   fc
-    .array(fc.jsonValue(), { maxLength: 3 })
-    .map((value) => ({ kind: 'array' as const, text: JSON.stringify(value) })),
-  fc
-    .integer({ min: 16 * 1024 + 1, max: 40 * 1024 })
-    .map((size) => ({ kind: 'oversized' as const, text: 'x'.repeat(size) })),
-  fc
-    .uint8Array({ minLength: 1, maxLength: 64 })
-    .map((bytes) => ({ kind: 'binary' as const, text: Buffer.from(bytes).toString('latin1') })),
+    .oneof(
+      fc.string({ maxLength: 50 }).filter((text) => !/^\d{4}-/.test(text)),
+      fc.constantFrom(
+        '2026-02-30T10:04:35Z',
+        '2026-13-01T10:04:35Z',
+        '2026-05-27T10:60:35Z',
+        '2026-05-27',
+        ' 2026-05-27T10:04:35.743Z',
+        `2026-05-27T10:04:35.${'7'.repeat(30)}Z`,
+      ),
+      fc.integer(),
+      fc.constant(null),
+    )
+    .map((value) => ({ value })),
 );
+
+const bodyArb: fc.Arbitrary<{ kind: BodyKind; text: string; run?: { value: unknown; at?: number } }> =
+  fc.oneof(
+    fc.constant({ kind: 'empty' as const, text: '' }),
+    fc
+      .string({ maxLength: 256 })
+      .map((reason) => ({ kind: 'reason' as const, text: JSON.stringify({ reason }) })),
+    fc
+      .string({ minLength: 257, maxLength: 400 })
+      .map((reason) => ({ kind: 'long-reason' as const, text: JSON.stringify({ reason }) })),
+    fc
+      .record({ run: runArb, reason: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }) })
+      .map(({ run, reason }) => ({
+        kind: 'run' as const,
+        text: JSON.stringify({ reason, runStartedAt: run.value }),
+        run,
+      })),
+    fc
+      .dictionary(
+        fc
+          .string({ minLength: 1, maxLength: 10 })
+          .filter((k) => !['reason', 'jobId', 'instanceId', 'runStartedAt'].includes(k)),
+        fc.jsonValue(),
+        { minKeys: 1, maxKeys: 3 },
+      )
+      .map((value) => ({ kind: 'unknown-field' as const, text: JSON.stringify(value) })),
+    fc
+      .string({ minLength: 1, maxLength: 200 })
+      .filter((text) => {
+        try {
+          JSON.parse(text);
+          return false;
+        } catch {
+          return true;
+        }
+      })
+      .map((text) => ({ kind: 'not-json' as const, text })),
+    fc
+      .array(fc.jsonValue(), { maxLength: 3 })
+      .map((value) => ({ kind: 'array' as const, text: JSON.stringify(value) })),
+    fc
+      .integer({ min: 16 * 1024 + 1, max: 40 * 1024 })
+      .map((size) => ({ kind: 'oversized' as const, text: 'x'.repeat(size) })),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 64 })
+      .map((bytes) => ({ kind: 'binary' as const, text: Buffer.from(bytes).toString('latin1') })),
+  );
 
 const requestArb = fc.record({
   jobId: idArb,
@@ -171,10 +221,16 @@ function expectedStatus(input: RequestInput): number {
   if (!['bearer', 'hmac'].includes(input.auth)) return 401;
   if (!isValidId(input.jobId) || (input.instanceId !== undefined && !isValidId(input.instanceId))) return 400;
   if (!bodyIsValid(raw, input)) return 400;
-  return allowed(input) ? 202 : 403;
+  if (!allowed(input)) return 403;
+  // a body naming another run than the job's: RUN_CHANGED, nothing stopped
+  const at = input.body.run?.at;
+  return at !== undefined && at !== RUN ? 200 : 202;
 }
 
-/** A JSON object with a reason of at most 256 characters, naming no other job or instance than the path. */
+/**
+ * A JSON object with a reason of at most 256 characters, a runStartedAt only when it was built valid,
+ * naming no other job or instance than the path.
+ */
 function bodyIsValid(raw: Buffer, input: RequestInput): boolean {
   const text = raw.toString('utf8');
   if (text.trim() === '') return true;
@@ -184,7 +240,8 @@ function bodyIsValid(raw: Buffer, input: RequestInput): boolean {
       typeof value === 'object' &&
       value !== null &&
       !Array.isArray(value) &&
-      Object.keys(value).every((key) => ['reason', 'jobId', 'instanceId'].includes(key)) &&
+      Object.keys(value).every((key) => ['reason', 'jobId', 'instanceId', 'runStartedAt'].includes(key)) &&
+      (value.runStartedAt === undefined || input.body.run?.at !== undefined) &&
       (value.reason === undefined || (typeof value.reason === 'string' && [...value.reason].length <= 256)) &&
       (value.jobId === undefined || value.jobId === input.jobId) &&
       (value.instanceId === undefined || value.instanceId === (input.instanceId ?? INSTANCE))
@@ -222,6 +279,7 @@ describe('fuzzing the HTTP function', () => {
           expect(upstream.calls.filter((call) => call.kind === 'stop')).toHaveLength(0);
         }
         if (expected === 401) expect(upstream.calls).toHaveLength(0);
+        if (expected === 200) expect(upstream.calls.filter((call) => call.kind === 'stop')).toHaveLength(0);
       }),
       { numRuns: RUNS },
     );
@@ -243,6 +301,7 @@ describe('fuzzing queue messages', () => {
           ),
           reason: fc.string({ maxLength: 300 }),
           source: fc.string({ maxLength: 80 }),
+          runStartedAt: runArb.map((run) => run.value),
           extra: fc.jsonValue(),
         },
         { requiredKeys: [] },
@@ -288,19 +347,26 @@ describe('fuzzing queue messages', () => {
           expect(errorMessage).toMatch(SQS_TEXT);
           expect([...errorMessage].length).toBeLessThanOrEqual(1024);
         }
-        const stoppable = new Set<string>();
+        /** Per distinct stop (job, and run when named): the one call it costs. */
+        const stops = new Map<string, string>();
         for (const [i, report] of reports.entries()) {
           if (report.disposition === 'dead-lettered') {
             expect(deadLettered).toContain(bodies[i]);
           } else {
             expect(report.disposition).toBe('acknowledged');
-            stoppable.add(`${report.instanceId}/${report.jobId}`);
+            const run = parseRunStartedAt(report.runStartedAt);
+            const job = `${report.instanceId}/${report.jobId}`;
+            stops.set(`${job}/${run ?? ''}`, `${run === undefined ? 'stopJob' : 'getJob'} ${job}`);
           }
         }
-        // one LakeFormation call per distinct valid job, none for the rest
-        expect(client.calls.map((call) => `${call.instanceId}/${call.jobId}`).sort()).toEqual(
-          [...stoppable].sort(),
-        );
+        // one LakeFormation call per distinct valid stop (a read first when it names a run; every job
+        // here is missing, so nothing follows it), none for the rest; instance checks aside
+        expect(
+          client.calls
+            .filter((call) => call.op !== 'listJobs')
+            .map((call) => `${call.op} ${call.instanceId}/${call.jobId}`)
+            .sort(),
+        ).toEqual([...stops.values()].sort());
       }),
       { numRuns: RUNS },
     );

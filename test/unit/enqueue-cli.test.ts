@@ -136,6 +136,25 @@ describe('npm run enqueue', () => {
     expect(result.out).toContain('(1 duplicate skipped)');
   });
 
+  it('sends entries naming different runs of a job as different stops, and one run once however spelled', async () => {
+    const result = await run(['--queue-url', QUEUE, '--file', '-'], {
+      stdin: [
+        `{"jobId": "${JOB_A}", "runStartedAt": "2026-05-27T10:04:35.743Z"}`,
+        `{"jobId": "${JOB_A}", "runStartedAt": "2026-05-27T18:04:35.743+08:00"}`,
+        `{"jobId": "${JOB_A}", "runStartedAt": "2026-05-28T10:04:35.743Z"}`,
+        JOB_A,
+      ].join('\n'),
+    });
+
+    expect(result.code).toBe(0);
+    expect(sentBodies().map((body) => (body as { runStartedAt?: string }).runStartedAt)).toEqual([
+      '2026-05-27T10:04:35.743Z',
+      '2026-05-28T10:04:35.743Z',
+      undefined,
+    ]);
+    expect(result.out).toContain('(1 duplicate skipped)');
+  });
+
   it('--dry-run prints the checked messages and sends nothing, with no queue needed', async () => {
     const result = await run(['--dry-run', '--reason', 'check first', JOB_A]);
 
