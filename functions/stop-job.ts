@@ -27,7 +27,13 @@ export async function stopJob(event: StopJobEvent, context: Context): Promise<AP
   const { lakeFormation, deadline } = context as LakeFormationContext;
   const { instanceId, jobId, reason, runStartedAt } = event.stopRequest;
   const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline }, { runStartedAt });
-  logger.info('stop outcome', { ...result, source: 'webhook', caller: event.caller?.method, reason });
+  logger.info('stop outcome', {
+    ...result,
+    source: 'webhook',
+    caller: event.caller?.method,
+    reason,
+    ...(runStartedAt !== undefined && { runStartedAt: new Date(runStartedAt).toISOString() }),
+  });
   countOutcome(result.outcome);
   return stopResultResponse(result);
 }

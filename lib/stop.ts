@@ -88,6 +88,18 @@ function confirmInstance(client: LakeFormationClient, instanceId: string, option
   return check;
 }
 
+/**
+ * Start times closer than this are the same run. Huawei does not say that the list and show answers
+ * write `start_time` with the same precision; a job cannot end a run and start another within a
+ * second, so reading one as seconds and the other as milliseconds must not make every stop a
+ * `RUN_CHANGED`.
+ */
+export const SAME_RUN_WITHIN_MS = 1000;
+
+function isSameRun(startTime: number | undefined, wanted: number): boolean {
+  return startTime !== undefined && Math.abs(startTime - wanted) < SAME_RUN_WITHIN_MS;
+}
+
 function describeRun(startTime: number | undefined): string {
   return startTime === undefined ? 'no start_time' : new Date(startTime).toISOString();
 }
@@ -123,7 +135,7 @@ export async function stopWithOutcome(
   };
   const otherRun = (job: Job): StopResult | undefined => {
     const wanted = condition.runStartedAt;
-    if (wanted === undefined || job.startTime === wanted) return undefined;
+    if (wanted === undefined || isSameRun(job.startTime, wanted)) return undefined;
     const detail = `the job's run started at ${describeRun(job.startTime)}, not ${describeRun(wanted)}`;
     return { ...base, outcome: 'RUN_CHANGED', status: job.status, detail };
   };

@@ -209,6 +209,20 @@ describe('Function: stopWithOutcome()', () => {
       });
     });
 
+    it('takes start times less than a second apart for the same run (a precision LakeFormation may drop)', async () => {
+      const truncated = Math.floor(RUN / 1000) * 1000;
+      for (const [startTime, outcome] of [
+        [truncated, 'STOP_REQUESTED'],
+        [RUN + 999, 'STOP_REQUESTED'],
+        [RUN - 999, 'STOP_REQUESTED'],
+        [RUN + 1000, 'RUN_CHANGED'],
+        [RUN - 1000, 'RUN_CHANGED'],
+      ] as const) {
+        const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING', startTime } } });
+        expect((await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).outcome).toBe(outcome);
+      }
+    });
+
     it('compares instants, not spellings: the same start in microseconds and another zone is the same run', async () => {
       const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING', startTime: RUN } } });
       const spelled = parseRunStartedAt('2026-05-27T18:04:35.743219+08:00');
