@@ -47,6 +47,12 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
   // a cold container reads its IAM credentials while it reads the caller keys (never an IAM call)
   .before(() => prepareLakeFormationClient(config))
   .use(callerAuthentication({ keys: webhookKeysLoader(config.webhookSecretId) }))
-  .use(stopRequest({ defaultInstanceId: config.instanceId, allowedInstanceIds: config.allowedInstanceIds }))
+  .use(
+    stopRequest({
+      defaultInstanceId: config.instanceId,
+      allowedInstanceIds: config.allowedInstanceIds,
+      signedJobRequired: config.signedJobRequired,
+    }),
+  )
   .use(injectLakeFormation({ client: () => getLakeFormationClient(config) }))
   .use(failureMapping());

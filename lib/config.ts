@@ -26,6 +26,11 @@ export interface Config {
   allowedInstanceIds: ReadonlySet<string>;
   credentials: CredentialSource;
   webhookSecretId?: string;
+  /**
+   * `WEBHOOK_SIGNED_JOB_REQUIRED`: a signed request must name its `jobId` in the body, so that its
+   * signature cannot be replayed against another job's path within the timestamp window.
+   */
+  signedJobRequired: boolean;
   stopQueueUrl?: string;
   stopDlqUrl?: string;
   stopConcurrency: number;
@@ -125,6 +130,14 @@ function queueUrl(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return false;
+  if (/^true$/i.test(raw)) return true;
+  if (/^false$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(raw)}`);
+}
+
 function staleJobPolicy(env: Env): unknown {
   const raw = read(env, 'STALE_JOB_POLICY');
   if (raw === undefined) return {};
@@ -182,6 +195,7 @@ export function parseConfig<N extends OptionalSetting = never>(
     instanceId,
     allowedInstanceIds: allowed,
     credentials: credentials(env),
+    signedJobRequired: flag(env, 'WEBHOOK_SIGNED_JOB_REQUIRED'),
     stopConcurrency: concurrency(env),
     staleJobPolicy: staleJobPolicy(env),
   };

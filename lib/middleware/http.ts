@@ -158,9 +158,12 @@ function checkBinding(body: StopBody, jobId: string, instanceId: string): void {
 export function stopRequest({
   defaultInstanceId,
   allowedInstanceIds,
+  signedJobRequired = false,
 }: {
   defaultInstanceId: string;
   allowedInstanceIds: ReadonlySet<string>;
+  /** A signed request whose body does not name its `jobId` is refused (400). */
+  signedJobRequired?: boolean;
 }): HttpMiddleware {
   return {
     before: ({ event }) => {
@@ -178,6 +181,13 @@ export function stopRequest({
       }
       const body = parseBody(event.rawBody);
       checkBinding(body, jobId, instanceId);
+      if (signedJobRequired && event.caller?.method === 'hmac' && body.jobId === undefined) {
+        throw new ProblemError(
+          'INVALID_REQUEST',
+          'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
+          { members: { field: 'jobId' } },
+        );
+      }
       const { reason, runStartedAt } = body;
       if (!allowedInstanceIds.has(instanceId)) {
         throw new ProblemError(

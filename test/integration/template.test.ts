@@ -96,6 +96,11 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
+  it('leaves a signed webhook body free to name no job unless the stage says otherwise', () => {
+    const environment = props('StopJobLambdaFunction').Environment as { Variables: Record<string, string> };
+    expect(environment.Variables.WEBHOOK_SIGNED_JOB_REQUIRED).toBe('false');
+  });
+
   it('gives the bulk function batches large enough to use every STOP_CONCURRENCY slot', () => {
     const [mapping] = ofType('AWS::Lambda::EventSourceMapping');
     const environment = props('BulkStopLambdaFunction').Environment as { Variables: Record<string, string> };

@@ -35,6 +35,7 @@ describe('Function: parseConfig()', () => {
       instanceId: INSTANCE,
       allowedInstanceIds: new Set([INSTANCE]),
       credentials: { kind: 'secret', secretId: 'creds' },
+      signedJobRequired: false,
       stopConcurrency: 10,
       staleJobPolicy: {},
     });
@@ -137,6 +138,23 @@ describe('Function: parseConfig()', () => {
     ['stopDlqUrl', 'STOP_DLQ_URL'],
   ] as const)('fails when a function needs %s and %s is unset', (setting, variable) => {
     expect(failure(env(), [setting]).variable).toBe(variable);
+  });
+
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    [' true ', true],
+    ['false', false],
+    ['False', false],
+    ['', false],
+  ])('reads WEBHOOK_SIGNED_JOB_REQUIRED %j as %s', (value, expected) => {
+    expect(parseConfig(env({ WEBHOOK_SIGNED_JOB_REQUIRED: value })).signedJobRequired).toBe(expected);
+  });
+
+  it.each(['yes', '1', 'on'])('refuses WEBHOOK_SIGNED_JOB_REQUIRED %j, naming the variable', (value) => {
+    expect(failure(env({ WEBHOOK_SIGNED_JOB_REQUIRED: value })).message).toBe(
+      `WEBHOOK_SIGNED_JOB_REQUIRED: must be true or false, got "${value}"`,
+    );
   });
 
   it('parses the function-specific settings when present', () => {

@@ -268,6 +268,13 @@ describe('Function: stop-job handler', () => {
       expect(response.statusCode).toBe(202);
     });
 
+    it('accepts a signed empty body: naming the job is required only with WEBHOOK_SIGNED_JOB_REQUIRED', async () => {
+      const event = httpEvent('http-stop-job-signed');
+      event.body = undefined;
+      const response = await invoke(signed(event, 'hmac-key-new'));
+      expect(response.statusCode).toBe(202);
+    });
+
     it('checks the signature over the base64-decoded body', async () => {
       const response = await invoke(signed(httpEvent('http-stop-job-base64'), 'hmac-key-new'));
       expect(response.statusCode).toBe(202);
