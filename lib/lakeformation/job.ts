@@ -73,12 +73,12 @@ export function parseTimestamp(value: unknown): number | undefined {
   const millis = Number(fraction.slice(0, 3).padEnd(3, '0'));
   const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), millis);
   const check = new Date(utc);
-  // Date.UTC rolls over (month 13, 30 February, 61 seconds); a timestamp that does is not a real one
+  // Date.UTC rolls over (month 13, 30 February, minute 60, second 61); a timestamp that does is not a
+  // real one. Minutes cannot roll without changing the hour (or the day), so they need no check.
   if (
     check.getUTCMonth() !== Number(mo) - 1 ||
     check.getUTCDate() !== Number(d) ||
     check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi) ||
     check.getUTCSeconds() !== Number(s)
   ) {
     return undefined;

@@ -107,17 +107,20 @@ describe('emulator API and admin API over HTTP', () => {
     }
   });
 
-  it('starts a new run of a finished job (new start_time, RUNNING) and refuses to start a running one', async () => {
+  it('starts a new run of a stopped job (new start_time, RUNNING, the stop forgotten) and refuses to start a running one', async () => {
     const job = emulator.store.add(INSTANCE, {
       name: 'rerun_job',
       type: 'METADATA_MIGRATION',
-      status: 'STOPPED',
+      status: 'RUNNING',
       startTime: '2026-05-27T10:04:35.743Z',
     });
     const headers = { 'X-Auth-Token': await token() };
     const start = () => fetch(`${jobsUrl()}/${job.id}/start?mode=NORMAL`, { method: 'POST', headers });
     const read = async () =>
       (await (await fetch(`${jobsUrl()}/${job.id}`, { headers })).json()) as Record<string, unknown>;
+    expect((await fetch(`${jobsUrl()}/${job.id}/stop`, { method: 'POST', headers })).status).toBe(202);
+    expect(await read()).toMatchObject({ status: 'STOPPED' });
+    expect(emulator.store.get(INSTANCE, job.id)?.endTime).toBeDefined(); // end_time is in list answers only
 
     const started = await start();
     expect(started.status).toBe(202);
@@ -125,7 +128,7 @@ describe('emulator API and admin API over HTTP', () => {
     const afterStart = await read();
     expect(afterStart.status).toBe('RUNNING');
     expect(Date.parse(String(afterStart.start_time))).toBeGreaterThan(Date.parse('2026-05-27T10:04:35.743Z'));
-    expect(afterStart.end_time).toBeUndefined();
+    expect(emulator.store.get(INSTANCE, job.id)?.endTime).toBeUndefined();
 
     expect((await start()).status).toBe(400);
     expect(await read()).toEqual(afterStart);
