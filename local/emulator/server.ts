@@ -44,6 +44,11 @@ export interface EmulatorSettings {
    * gateway; the error-code table also lists 400 `00000015` "invalid token".
    */
   tokenRefusal: { status: number; error_code: string; error_msg: string };
+  /**
+   * CONTRADICTORY: the Show page's table lists `start_time`, its example shows no timestamps at all.
+   * `false` leaves `start_time` out of Show answers (List answers keep it).
+   */
+  showStartTime: boolean;
 }
 
 export interface EmulatorOptions extends Partial<EmulatorSettings> {
@@ -94,6 +99,7 @@ const DEFAULTS: EmulatorSettings = {
     error_code: 'common.01000001',
     error_msg: 'response status exception, code: 404',
   },
+  showStartTime: true,
   tokenRefusal: {
     status: 401,
     error_code: 'APIG.1002',
@@ -440,7 +446,9 @@ export class LakeFormationEmulator {
       create_time: formatTime(job.createTime, precision),
       status: this.settings.statusShape === 'object' ? { status: job.status } : job.status,
     };
-    if (job.startTime !== undefined) out.start_time = formatTime(job.startTime, precision);
+    if (job.startTime !== undefined && (view === 'list' || this.settings.showStartTime)) {
+      out.start_time = formatTime(job.startTime, precision);
+    }
     if (view === 'list') {
       if (job.endTime !== undefined) out.end_time = formatTime(job.endTime, precision);
       if (job.startTime !== undefined) {

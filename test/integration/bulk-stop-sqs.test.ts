@@ -165,6 +165,35 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     );
   });
 
+  it('still stops the run a message names when LakeFormation reads the job without start_time, with a warning', async () => {
+    const { queueUrl } = await queues(5, 30);
+    const job = emulator.store.add(INSTANCE, {
+      name: 'show_without_times',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+      startedMinutesAgo: 300,
+    });
+    const runStartedAt = new Date(job.startTime ?? 0).toISOString();
+    await enqueueStops(queueUrl, [{ jobId: job.id, runStartedAt, source: 'stale-job-reaper' }], sqs);
+    emulator.update({ showStartTime: false });
+    const logs = captureLogs();
+    try {
+      let received = 0;
+      for (let i = 0; i < 5 && received < 1; i++) {
+        received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
+      }
+    } finally {
+      emulator.restoreSettings();
+    }
+
+    expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(1);
+    expect(logs.lines.find((line) => line.message === 'message processed')).toMatchObject({
+      jobId: job.id,
+      outcome: 'STOP_REQUESTED',
+    });
+    expect(logs.lines.find((line) => line.level === 'WARN')?.message).toContain('without start_time');
+  });
+
   it('lets a message that keeps failing reach the DLQ after maxReceiveCount receives', async () => {
     const { queueUrl, dlqUrl } = await queues(2, 1);
     const job = emulator.store.add(INSTANCE, {

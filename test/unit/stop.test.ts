@@ -3,6 +3,7 @@ import { InstanceNotFoundError, LakeFormationTimeoutError } from '../../lib/lake
 import { stopWithOutcome } from '../../lib/stop.js';
 import { parseRunStartedAt } from '../../lib/stop-message.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
+import { captureLogs } from '../support/logs.js';
 
 const REF = { instanceId: 'inst-1', jobId: 'job-1' };
 
@@ -159,14 +160,18 @@ describe('Function: stopWithOutcome()', () => {
       expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
     });
 
-    it('takes a job that reads without start_time for another run', async () => {
+    it('stops, with a warning, a job that reads without start_time: which run it is on cannot be told', async () => {
+      const logs = captureLogs();
       const client = fakeClient({ jobs: { 'job-1': { status: 'RUNNING' } } });
-      const result = await stopWithOutcome(client, REF, {}, { runStartedAt: RUN });
-      expect(result).toMatchObject({
-        outcome: 'RUN_CHANGED',
-        detail: expect.stringContaining('no start_time'),
+      expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toEqual({
+        ...REF,
+        outcome: 'STOP_REQUESTED',
       });
-      expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob', 'stopJob']);
+      expect(logs.lines.find((line) => line.level === 'WARN')).toMatchObject({
+        message: expect.stringContaining('without start_time'),
+        jobId: 'job-1',
+      });
     });
 
     it('reports NOT_RUNNING without a stop call when that run is over', async () => {
