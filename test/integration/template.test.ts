@@ -132,7 +132,7 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('alarms on DLQ depth, stop requests waiting over an hour, the reaper cap and webhook 5xx answers', () => {
+  it('alarms on DLQ depth, stop requests waiting over an hour, the reaper cap, runs changed and webhook 5xx answers', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms).toEqual(
       expect.arrayContaining([
@@ -148,6 +148,14 @@ describe('the packaged CloudFormation template', () => {
           Threshold: 3600,
         }),
         expect.objectContaining({ Namespace: 'LfJobStopper', MetricName: 'ReaperCapped' }),
+        expect.objectContaining({
+          Namespace: 'LfJobStopper',
+          MetricName: 'RunChanged',
+          Dimensions: [{ Name: 'service', Value: 'lf-job-stopper' }],
+          Statistic: 'Sum',
+          Period: 3600,
+          Threshold: 10,
+        }),
         expect.objectContaining({
           Namespace: 'AWS/ApiGateway',
           MetricName: '5xx',
