@@ -25,7 +25,7 @@ export interface StopResult {
   jobId: string;
   instanceId: string;
   outcome: StopOutcome;
-  /** The job's status, when it was read (after a refused stop). */
+  /** The job's status, when it was read (after a refused stop, or before a stop naming its run). */
   status?: string;
   /** Why LakeFormation refused the stop, for `NOT_STOPPABLE`; which run the job is on, for `RUN_CHANGED`. */
   detail?: string;
@@ -107,9 +107,10 @@ function isSameRun(startTime: number, wanted: number): boolean {
  * Failures that are worth retrying (throttling, timeouts, 5xx, credentials) are thrown.
  *
  * With `condition.runStartedAt` the job is read first and only stopped while its `start_time` is
- * that one (or absent: then which run it is on cannot be told, and it is stopped as asked): a request that waited (a queue message retried for an hour, a redriven dead letter)
- * must not stop a later run of the same job. LakeFormation has no conditional stop, so a run that
- * ends and is started again in the milliseconds between the read and the stop is not told apart.
+ * that one (or absent: then which run it is on cannot be told, and it is stopped as asked): a
+ * request that waited (a queue message retried for an hour, a redriven dead letter) must not stop a
+ * later run of the same job. LakeFormation has no conditional stop, so a run that ends and is
+ * started again in the milliseconds between the read and the stop is not told apart.
  */
 export async function stopWithOutcome(
   client: LakeFormationClient,
@@ -142,17 +143,20 @@ export async function stopWithOutcome(
   if (condition.runStartedAt !== undefined) {
     const job = await read();
     if (!job) return notFound();
-    if (job.startTime === undefined) {
-      // A job that ran has a start_time; one read without it says nothing about its run (Huawei's own
-      // example of this answer shows no timestamps). Stopped as asked, as without runStartedAt.
-      logger.warn('the job reads without start_time: which run it is on cannot be told; stopped as asked', {
-        ...base,
-        status: job.status,
-      });
-    }
     const changed = otherRun(job);
     if (changed) return changed;
     if (NOT_RUNNING_STATUSES.has(job.status)) return { ...base, outcome: 'NOT_RUNNING', status: job.status };
+    if (job.startTime === undefined) {
+      // A job that ran has a start_time; one read without it says nothing about its run (Huawei's own
+      // example of this answer shows no timestamps). Stopped as asked, as without runStartedAt.
+      logger.warn(
+        'the job reads without start_time: which run it is on cannot be told; stopping it as asked',
+        {
+          ...base,
+          status: job.status,
+        },
+      );
+    }
   }
   try {
     await client.stopJob(ref, options);

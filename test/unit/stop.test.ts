@@ -174,6 +174,14 @@ describe('Function: stopWithOutcome()', () => {
       });
     });
 
+    it('reports NOT_RUNNING, with no stop call and no warning, for a finished job read without start_time', async () => {
+      const logs = captureLogs();
+      const client = fakeClient({ jobs: { 'job-1': { status: 'FAILED' } } });
+      expect((await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).outcome).toBe('NOT_RUNNING');
+      expect(client.calls.map((c) => c.op)).toEqual(['getJob']);
+      expect(logs.lines.filter((line) => line.level === 'WARN')).toEqual([]);
+    });
+
     it('reports NOT_RUNNING without a stop call when that run is over', async () => {
       const client = fakeClient({ jobs: { 'job-1': { status: 'SUCCESS', startTime: RUN } } });
       expect(await stopWithOutcome(client, REF, {}, { runStartedAt: RUN })).toEqual({
