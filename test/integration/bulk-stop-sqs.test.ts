@@ -36,6 +36,15 @@ async function queues(maxReceiveCount: number, visibilitySeconds: number) {
 }
 
 const drainAll = (url: string) => drainQueue(sqs, url);
+
+/** Polls `queueUrl` (at most 5 times) until `count` messages were received; returns how many were. */
+async function receive(queueUrl: string, count: number): Promise<number> {
+  let received = 0;
+  for (let i = 0; i < 5 && received < count; i++) {
+    received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
+  }
+  return received;
+}
 const queueDepthOf = (url: string) => queueDepth(sqs, url);
 
 beforeAll(async () => {
@@ -116,12 +125,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     );
     const logs = captureLogs();
 
-    let received = 0;
-    for (let i = 0; i < 5 && received < 3; i++) {
-      received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
-    }
-
-    expect(received).toBe(3);
+    expect(await receive(queueUrl, 3)).toBe(3);
     expect(emfTotals(logs.lines)).toEqual({ StopRequested: 1, NotRunning: 1, DeadLettered: 1 });
     await drainAll(dlqUrl);
   });
@@ -142,12 +146,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     emulator.store.start(rerun);
     const logs = captureLogs();
 
-    let received = 0;
-    for (let i = 0; i < 5 && received < 2; i++) {
-      received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
-    }
-
-    expect(received).toBe(2);
+    expect(await receive(queueUrl, 2)).toBe(2);
     expect(await queueDepthOf(queueUrl)).toBe(0);
     expect(await drainAll(dlqUrl)).toEqual([]);
     expect(emulator.store.get(INSTANCE, rerun.id)).toMatchObject({ status: 'RUNNING', stopsAccepted: 0 });
@@ -178,10 +177,7 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
     emulator.update({ showStartTime: false });
     const logs = captureLogs();
     try {
-      let received = 0;
-      for (let i = 0; i < 5 && received < 1; i++) {
-        received += (await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 })).received;
-      }
+      expect(await receive(queueUrl, 1)).toBe(1);
     } finally {
       emulator.restoreSettings();
     }
