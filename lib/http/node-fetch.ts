@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { FetchLike } from './fetch-text.js';
+import { BodyTooLargeError, type FetchLike } from './fetch-text.js';
 
 /** Connections are kept and reused across warm invocations (a stale one fails fast and is retried). */
 const agents = {
@@ -25,7 +25,8 @@ function isStaleConnection(error: unknown): boolean {
  * {@link FetchLike} on `node:http`/`node:https`: the clients' default. It does what they need and no
  * more, and costs less per request than the global `fetch`, which also loads and compiles undici on
  * the first call of a cold container. A request that meets a stale kept-alive connection is sent
- * again at once on another.
+ * again at once on another. A body longer than `maxBodyBytes` is never buffered: the answer is cut
+ * off at the limit (or at once, when its `Content-Length` says so).
  */
 export const nodeFetch: FetchLike = (url, init) =>
   new Promise((resolve, reject) => {
@@ -46,8 +47,20 @@ export const nodeFetch: FetchLike = (url, init) =>
         },
         (response) => {
           answered = true;
+          const max = init.maxBodyBytes ?? Number.POSITIVE_INFINITY;
+          const tooLarge = () => {
+            reject(new BodyTooLargeError(max));
+            // the rest is never read: the connection cannot be reused, so it is closed
+            response.destroy();
+          };
+          if (Number(response.headers['content-length'] ?? 0) > max) return tooLarge();
           const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          let length = 0;
+          response.on('data', (chunk: Buffer) => {
+            length += chunk.length;
+            if (length > max) return tooLarge();
+            chunks.push(chunk);
+          });
           response.on('error', reject);
           response.on('close', () => {
             if (!response.complete)

@@ -39,6 +39,23 @@ beforeAll(async () => {
       } else if (req.url === '/stall') {
         res.writeHead(200, { 'Content-Length': '100' });
         res.write('{"partial":');
+      } else if (req.url?.startsWith('/huge')) {
+        // 64 MiB, chunked (no Content-Length), written as fast as the client reads it
+        const declared = req.url === '/huge-declared';
+        res.writeHead(202, declared ? { 'Content-Length': String(64 * 1024 * 1024) } : {});
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        let left = 1024;
+        const pump = () => {
+          while (left > 0) {
+            left -= 1;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          res.end();
+        };
+        res.on('close', () => {
+          left = 0;
+        });
+        pump();
       } else if (req.url === '/cut') {
         res.writeHead(200, { 'Content-Length': '100' });
         res.write('{"partial":');
@@ -61,6 +78,7 @@ afterAll(async () => {
 const failures = {
   timeout: (ms: number) => new Error(`timeout ${ms}`),
   network: (cause: unknown) => new Error(`network ${String(cause)}`),
+  tooLarge: (max: number) => new Error(`too large ${max}`),
 };
 
 describe('Function: nodeFetch()', () => {
@@ -122,6 +140,35 @@ describe('Function: nodeFetch()', () => {
     await expect(
       fetchText(nodeFetch, `${base}/cut`, { method: 'GET', headers: {} }, 5_000, failures),
     ).rejects.toThrow(/^network/);
+  });
+
+  it('cuts off a chunked body longer than maxBodyBytes without buffering it, through fetchText', async () => {
+    // Prepare
+    const before = process.memoryUsage().rss;
+    // Act
+    const error = await fetchText(
+      nodeFetch,
+      `${base}/huge`,
+      { method: 'POST', headers: {}, maxBodyBytes: 1024 * 1024 },
+      10_000,
+      failures,
+    ).catch((e: unknown) => e);
+    // Assess
+    expect(error).toMatchObject({ message: `too large ${1024 * 1024}` });
+    // 64 MiB were on offer; reading stopped at the limit
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
+  });
+
+  it('refuses a body whose Content-Length is over maxBodyBytes before reading it', async () => {
+    await expect(
+      nodeFetch(`${base}/huge-declared`, { method: 'GET', headers: {}, maxBodyBytes: 1000 }),
+    ).rejects.toMatchObject({ name: 'BodyTooLargeError', maxBytes: 1000 });
+  });
+
+  it('fetchText caps bodies at 1 MiB by default', async () => {
+    await expect(
+      fetchText(nodeFetch, `${base}/huge`, { method: 'GET', headers: {} }, 10_000, failures),
+    ).rejects.toThrow(`too large ${1024 * 1024}`);
   });
 
   it('fails to connect to a closed port as a network error', async () => {
