@@ -1,5 +1,6 @@
 import { type FetchLike, fetchText, USER_AGENT } from '../http/fetch-text.js';
 import { nodeFetch } from '../http/node-fetch.js';
+import { redactSecrets } from '../http/redact.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import {
   DeadlineExceededError,
@@ -69,7 +70,10 @@ export interface ListJobsParams {
 }
 
 export interface LakeFormationClient {
-  /** `POST …/lf-jobs/{job_id}/stop`; resolves when LakeFormation accepted the stop (202). */
+  /**
+   * `POST …/lf-jobs/{job_id}/stop`; resolves when LakeFormation accepted the stop (202, and only
+   * 202: another 2xx is a {@link LakeFormationResponseError}).
+   */
   stopJob(ref: JobRef, options?: CallOptions): Promise<void>;
   /** `GET …/lf-jobs/{job_id}`. */
   getJob(ref: JobRef, options?: CallOptions): Promise<Job>;
@@ -129,8 +133,18 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     return `${base}/${encodeURIComponent(assertId('jobId', ref.jobId))}`;
   }
 
-  /** One request with the current token; a 401 gets one fresh token and one more try. */
-  async function exchange(operation: string, method: string, url: string, deadline: number) {
+  /**
+   * One request with the current token; a 401 gets one fresh token and one more try. Only the
+   * status the API documents for the operation (`expected`) is a success: any other 2xx (a proxy's
+   * 200 page, a 204) is an answer we do not understand, never taken for the documented one.
+   */
+  async function exchange(
+    operation: string,
+    method: string,
+    url: string,
+    expected: number,
+    deadline: number,
+  ) {
     for (let refreshed = false; ; refreshed = true) {
       if (deadline - timing.now() < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
       const token = await options.tokens.getToken(deadline);
@@ -146,16 +160,27 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
         {
           timeout: (ms) => new LakeFormationTimeoutError(operation, ms),
           network: (cause) => new LakeFormationNetworkError(operation, cause),
+          tooLarge: (max) =>
+            new LakeFormationResponseError(
+              operation,
+              `${operation}: the answer body is longer than ${max} bytes`,
+            ),
         },
       );
-      if (response.status >= 200 && response.status < 300) return response;
-      const body = parseErrorBody(response.text);
+      if (response.status === expected) return response;
+      if (response.status >= 200 && response.status < 300) {
+        throw new LakeFormationResponseError(
+          operation,
+          `${operation}: LakeFormation answered HTTP ${response.status}, not the documented ${expected}`,
+        );
+      }
+      const body = parseErrorBody(response.text, [token]);
       if (!refreshed && isTokenRefusal(response.status, body.errorCode)) {
         options.tokens.invalidate(token);
         continue;
       }
       const meta: { requestId?: string; retryAfterSeconds?: number } = {};
-      const requestId = response.headers.get('x-request-id');
+      const requestId = redactSecrets(response.headers.get('x-request-id') ?? '', [token]).slice(0, 128);
       const seconds = retryAfter(response.headers);
       if (requestId) meta.requestId = requestId;
       if (seconds !== undefined) meta.retryAfterSeconds = seconds;
@@ -163,9 +188,15 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     }
   }
 
-  function call(operation: string, method: string, url: string, callOptions: CallOptions = {}) {
+  function call(
+    operation: string,
+    method: string,
+    url: string,
+    expected: number,
+    callOptions: CallOptions = {},
+  ) {
     const deadline = callOptions.deadline ?? Number.POSITIVE_INFINITY;
-    return withRetries(() => exchange(operation, method, url, deadline), retryDecision, {
+    return withRetries(() => exchange(operation, method, url, expected, deadline), retryDecision, {
       options: retry,
       timing,
       deadline,
@@ -182,11 +213,12 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
 
   return {
     async stopJob(ref, callOptions) {
-      await call('stopJob', 'POST', `${endpoint}${jobPath(ref)}/stop`, callOptions);
+      // 202: "the stop signal has been received", the only answer that means the stop was accepted
+      await call('stopJob', 'POST', `${endpoint}${jobPath(ref)}/stop`, 202, callOptions);
     },
 
     async getJob(ref, callOptions) {
-      const response = await call('getJob', 'GET', `${endpoint}${jobPath(ref)}`, callOptions);
+      const response = await call('getJob', 'GET', `${endpoint}${jobPath(ref)}`, 200, callOptions);
       return parseJob('getJob', json('getJob', response.text));
     },
 
@@ -207,7 +239,7 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       query.set('offset', String(offset));
       query.set('limit', String(limit));
       const url = `${endpoint}${jobsPath(params.instanceId)}?${query}`;
-      const response = await call('listJobs', 'GET', url, callOptions);
+      const response = await call('listJobs', 'GET', url, 200, callOptions);
       return parseJobPage('listJobs', json('listJobs', response.text));
     },
   };

@@ -1,3 +1,5 @@
+import { redactSecrets } from '../http/redact.js';
+
 /** Base class of every failure the LakeFormation client reports. */
 export class LakeFormationError extends Error {
   override name = 'LakeFormationError';
@@ -144,17 +146,24 @@ function asString(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Longest upstream text kept in an error field; Huawei's schema allows 4096, a reader needs less. */
+const MAX_UPSTREAM_TEXT = 512;
+/** What is kept of a body that is not JSON (an HTML page, a proxy's text). */
+const MAX_EXCERPT = 200;
+
 /**
  * Reads an error body in either shape LakeFormation documents: flat
  * (`{"error_code","error_msg","solution_msg"}`) or the 403 shape nested under `error`
  * (`{"error":{"code","message"},...}`). Bodies that are not JSON keep a short excerpt as `errorMsg`.
+ * Every field is upstream text that may reach a caller or a log: `secrets` (what the request sent,
+ * e.g. its token) are removed from it, and it is kept short.
  */
-export function parseErrorBody(text: string): UpstreamErrorBody {
+export function parseErrorBody(text: string, secrets: readonly string[] = []): UpstreamErrorBody {
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    const excerpt = text.trim().slice(0, 200);
+    const excerpt = redactSecrets(text.trim(), secrets).slice(0, MAX_EXCERPT);
     return excerpt ? { errorMsg: excerpt } : {};
   }
   if (typeof data !== 'object' || data === null) return {};
@@ -162,9 +171,11 @@ export function parseErrorBody(text: string): UpstreamErrorBody {
   const nested =
     typeof flat.error === 'object' && flat.error !== null ? (flat.error as Record<string, unknown>) : {};
   const body: UpstreamErrorBody = {};
-  const errorCode = asString(flat.error_code) ?? asString(nested.error_code) ?? asString(nested.code);
-  const errorMsg = asString(flat.error_msg) ?? asString(nested.error_msg) ?? asString(nested.message);
-  const solutionMsg = asString(flat.solution_msg) ?? asString(nested.solution_msg);
+  const clean = (value: string | undefined) =>
+    value === undefined ? undefined : redactSecrets(value, secrets).slice(0, MAX_UPSTREAM_TEXT);
+  const errorCode = clean(asString(flat.error_code) ?? asString(nested.error_code) ?? asString(nested.code));
+  const errorMsg = clean(asString(flat.error_msg) ?? asString(nested.error_msg) ?? asString(nested.message));
+  const solutionMsg = clean(asString(flat.solution_msg) ?? asString(nested.solution_msg));
   if (errorCode !== undefined) body.errorCode = errorCode;
   if (errorMsg !== undefined) body.errorMsg = errorMsg;
   if (solutionMsg !== undefined) body.solutionMsg = solutionMsg;

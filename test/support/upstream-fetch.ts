@@ -1,11 +1,12 @@
 import type { FakeAnswer } from './fake-fetch.js';
 
-type Answer = FakeAnswer | ((jobId: string) => FakeAnswer);
+type Answer = FakeAnswer | ((jobId: string, token?: string) => FakeAnswer);
 
 /**
  * A `fetch` standing in for IAM and LakeFormation by route, for handler unit tests without a network.
  * IAM always issues `token-N`; `onStop` and `onGet` decide LakeFormation's answers per job, `onList` to
- * job lists (an instance with no jobs by default).
+ * job lists (an instance with no jobs by default). A rule may be a function of the job id and the
+ * token the request carried (to echo it back, as a misbehaving upstream would).
  */
 export function upstreamFetch() {
   const calls: { kind: 'iam' | 'stop' | 'get' | 'list' | 'other'; url: string; token?: string }[] = [];
@@ -41,7 +42,7 @@ export function upstreamFetch() {
       calls.push({ kind, url, ...(token !== undefined && { token }) });
       const jobId = decodeURIComponent((stop ?? get)?.[1] ?? '');
       const rule = kind === 'stop' ? state.onStop : kind === 'list' ? state.onList : state.onGet;
-      const answer = typeof rule === 'function' ? rule(jobId) : rule;
+      const answer = typeof rule === 'function' ? rule(jobId, token) : rule;
       if ('network' in answer)
         throw new TypeError('fetch failed', {
           cause: Object.assign(new Error(answer.network), { code: answer.network }),
@@ -51,7 +52,13 @@ export function upstreamFetch() {
           init.signal?.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
         );
       }
-      const body = answer.body === undefined ? null : JSON.stringify(answer.body);
+      // a string is sent as it is (an HTML page, invalid JSON); anything else as JSON
+      const body =
+        answer.body === undefined
+          ? null
+          : typeof answer.body === 'string'
+            ? answer.body
+            : JSON.stringify(answer.body);
       return new Response(body, { status: answer.status, headers: answer.headers });
     },
   };

@@ -188,6 +188,54 @@ describe('Function: createLakeFormationClient()', () => {
       expect(error.errorMsg).toBe(page.slice(0, 200));
     });
 
+    it.each([200, 201, 204])(
+      'takes a stop answered %i for an answer it does not understand, once, never for acceptance',
+      async (status) => {
+        // Prepare
+        const { client, fetch } = setup([{ status, body: status === 204 ? undefined : '<html>ok</html>' }]);
+        // Act
+        const error = await client.stopJob(REF).catch((e: unknown) => e);
+        // Assess
+        expect(error).toBeInstanceOf(LakeFormationResponseError);
+        expect((error as Error).message).toBe(
+          `stopJob: LakeFormation answered HTTP ${status}, not the documented 202`,
+        );
+        expect(fetch.calls).toHaveLength(1);
+      },
+    );
+
+    it('takes a job read answered 202 for an answer it does not understand', async () => {
+      const { client } = setup([{ status: 202, body: { id: JOB, status: 'RUNNING' } }]);
+      await expect(client.getJob(REF)).rejects.toBeInstanceOf(LakeFormationResponseError);
+    });
+
+    it('removes the token it sent from every field of an error answer that echoes it', async () => {
+      // Prepare
+      const { client } = setup([
+        {
+          status: 400,
+          headers: { 'X-Request-Id': 'req token-1' },
+          body: { error_code: 'x token-1', error_msg: 'bad token-1', solution_msg: 'send token-1' },
+        },
+      ]);
+      // Act
+      const error = (await client.stopJob(REF).catch((e: unknown) => e)) as LakeFormationHttpError;
+      // Assess
+      expect(error).toMatchObject({
+        errorCode: 'x [REDACTED]',
+        errorMsg: 'bad [REDACTED]',
+        solutionMsg: 'send [REDACTED]',
+        requestId: 'req [REDACTED]',
+      });
+      expect(error.message).not.toContain('token-1');
+    });
+
+    it('keeps at most 512 characters of an error_msg', async () => {
+      const { client } = setup([{ status: 400, body: { error_msg: 'e'.repeat(5_000) } }]);
+      const error = (await client.stopJob(REF).catch((e: unknown) => e)) as LakeFormationHttpError;
+      expect(error.errorMsg).toHaveLength(512);
+    });
+
     it('gives a typed error for an empty error body', async () => {
       const { client } = setup([{ status: 409 }]);
       await expect(client.stopJob(REF)).rejects.toMatchObject({
