@@ -1,8 +1,9 @@
-import { type FetchLike, fetchText, USER_AGENT } from '../http/fetch-text.js';
+import { type FetchLike, fetchText, type TextResponse, USER_AGENT } from '../http/fetch-text.js';
 import { nodeFetch } from '../http/node-fetch.js';
 import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
 import type { TokenSource } from '../lakeformation/client.js';
 import { parseTimestamp } from '../lakeformation/job.js';
+import { logger } from '../logger.js';
 import type { CredentialsLoader } from './credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
 
@@ -68,6 +69,37 @@ function untilDeadline<T>(promise: Promise<T>, deadline: number, timing: Timing)
   return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
 }
 
+/** Clocks further apart than this are worth a warning: token lifetimes are then judged by IAM's. */
+const CLOCK_SKEW_WARNING_MS = 60_000;
+
+/**
+ * When the token expires by *our* clock (epoch ms), from IAM's answer; `undefined` without a
+ * readable `token.expires_at`. `expires_at` is a time on IAM's clock: read against a local clock
+ * that runs ahead, a fresh token would look expired, and be asked for again on every call. So its
+ * lifetime is measured on IAM's clock, from `token.issued_at` (or else the `Date` header), and
+ * counted from when the answer arrived here. A skew worth noting is logged.
+ */
+function localExpiry(response: TextResponse, receivedAt: number): number | undefined {
+  let token: { expires_at?: unknown; issued_at?: unknown } | undefined;
+  try {
+    token = (JSON.parse(response.text) as { token?: typeof token }).token;
+  } catch {
+    return undefined;
+  }
+  const expiresAt = parseTimestamp(token?.expires_at);
+  if (expiresAt === undefined) return undefined;
+  const date = response.headers.get('date');
+  const iamNow = parseTimestamp(token?.issued_at) ?? (date === null ? undefined : Date.parse(date));
+  if (iamNow === undefined || Number.isNaN(iamNow) || iamNow > expiresAt) return expiresAt;
+  const skewMs = receivedAt - iamNow;
+  if (Math.abs(skewMs) > CLOCK_SKEW_WARNING_MS) {
+    logger.warn("this host's clock and IAM's differ: token lifetimes are judged by IAM's clock", {
+      clockSkewSeconds: Math.round(skewMs / 1000),
+    });
+  }
+  return expiresAt + skewMs;
+}
+
 /**
  * An IAM token source with a module-scope cache, refresh ahead of expiry and single flight: however
  * many callers wait for a token, one IAM request is made.
@@ -128,6 +160,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
               }),
             network: (cause) =>
               new IamUnavailableError('IAM token request failed to connect', undefined, { cause }),
+            tooLarge: (max) => new IamUnavailableError(`IAM answered with a body longer than ${max} bytes`),
           },
         );
         if (res.status >= 500 || res.status === 408 || res.status === 429) {
@@ -147,14 +180,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
       );
     }
     const token = response.headers.get('x-subject-token');
-    let expiresAt: number | undefined;
-    try {
-      expiresAt = parseTimestamp(
-        (JSON.parse(response.text) as { token?: { expires_at?: unknown } }).token?.expires_at,
-      );
-    } catch {
-      expiresAt = undefined;
-    }
+    const expiresAt = localExpiry(response, timing.now());
     if (!token || expiresAt === undefined) {
       throw new IamUnavailableError(
         'IAM answered without X-Subject-Token or token.expires_at',

@@ -7,6 +7,7 @@ import {
   type TokenProviderOptions,
 } from '../../lib/auth/token-provider.js';
 import { type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
+import { captureLogs } from '../support/logs.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const IAM = 'https://iam.cn-north-4.myhuaweicloud.com';
@@ -125,6 +126,65 @@ describe('Function: createTokenProvider()', () => {
     clock.now = NOW + 5 * 60_000 + 124; // just under 5 min left: never used
     expect(await provider.getToken()).toBe('tok-B');
     expect(fetch.calls).toHaveLength(2);
+  });
+
+  describe("a clock that differs from IAM's", () => {
+    const HOUR = 3_600_000;
+    const at = (ms: number) => new Date(ms).toISOString();
+    /** A 24 h token issued by an IAM whose clock reads `iamNow` while ours reads NOW. */
+    const skewed = (token: string, iamNow: number, via: 'issued_at' | 'Date'): FakeAnswer => ({
+      status: 201,
+      headers: {
+        'X-Subject-Token': token,
+        ...(via === 'Date' && { Date: new Date(iamNow).toUTCString() }),
+      },
+      body: {
+        token: { expires_at: at(iamNow + 24 * HOUR), ...(via === 'issued_at' && { issued_at: at(iamNow) }) },
+      },
+    });
+
+    it.each(['issued_at', 'Date'] as const)(
+      'uses a token whose expires_at is already past by our clock, judging its lifetime by IAM (%s)',
+      async (via) => {
+        // Prepare: our clock runs 25 h ahead of IAM's
+        const logs = captureLogs();
+        const { provider, fetch, clock } = setup([
+          skewed('tok-A', NOW - 25 * HOUR, via),
+          issued('tok-B', at(NOW)),
+        ]);
+        // Act
+        const tokens = [await provider.getToken(), await provider.getToken()];
+        clock.now = NOW + 23 * HOUR;
+        tokens.push(await provider.getToken());
+        // Assess
+        expect(tokens).toEqual(['tok-A', 'tok-A', 'tok-A']);
+        expect(fetch.calls).toHaveLength(1);
+        expect(logs.lines).toContainEqual(
+          expect.objectContaining({ level: 'WARN', clockSkewSeconds: 25 * 3600 }),
+        );
+      },
+    );
+
+    it("refreshes by IAM's lifetime when our clock runs behind, not later", async () => {
+      // Prepare: our clock runs 2 h behind IAM's, so expires_at looks 26 h away
+      const { provider, fetch, clock } = setup([
+        skewed('tok-A', NOW + 2 * HOUR, 'issued_at'),
+        issued('tok-B', '2026-11-30T12:00:00Z'),
+      ]);
+      expect(await provider.getToken()).toBe('tok-A');
+      // Act: 23 h 56 min later, under 5 min of its 24 h are left
+      clock.now = NOW + 24 * HOUR - 4 * 60_000;
+      // Assess
+      expect(await provider.getToken()).toBe('tok-B');
+      expect(fetch.calls).toHaveLength(2);
+    });
+
+    it('logs no skew when the clocks agree', async () => {
+      const logs = captureLogs();
+      const { provider } = setup([skewed('tok-A', NOW - 2_000, 'issued_at')]);
+      await provider.getToken();
+      expect(logs.lines.filter((line) => 'clockSkewSeconds' in line)).toEqual([]);
+    });
   });
 
   it('reads expires_at with microseconds to the millisecond', async () => {
