@@ -35,12 +35,18 @@ export function parseWebhookKeys(secretId: string, data: unknown): WebhookKeys {
   return keys;
 }
 
-/** Reads the caller keys through the shared Secrets Manager provider, cached for `cacheSeconds`. */
+/**
+ * Reads the caller keys through the shared Secrets Manager provider, cached for `cacheSeconds`.
+ * Single flight: however many requests of a cold container wait for the keys, one read is made
+ * (a burst of requests must not become a burst of Secrets Manager calls, each one a chance to time
+ * out); a read that fails is not kept, the next request reads again.
+ */
 export function webhookKeysLoader(
   secretId: string,
   cacheSeconds = SECRET_CACHE_SECONDS,
 ): () => Promise<WebhookKeys> {
-  return async () => {
+  let pending: Promise<WebhookKeys> | undefined;
+  const read = async () => {
     let data: unknown;
     try {
       data = await getSecretsProvider().get(secretId, { maxAge: cacheSeconds, transform: 'json' });
@@ -48,5 +54,14 @@ export function webhookKeysLoader(
       throw new WebhookKeysError(`secret ${secretId} could not be read: ${describeSecretError(error)}`);
     }
     return parseWebhookKeys(secretId, data);
+  };
+  return () => {
+    if (!pending) {
+      const current = read().finally(() => {
+        if (pending === current) pending = undefined;
+      });
+      pending = current;
+    }
+    return pending;
   };
 }

@@ -27,6 +27,9 @@ export const MAX_BODY_BYTES = 16 * 1024;
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 
+/** Standard base64 (RFC 4648 §4), as API Gateway encodes a body; padding optional. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
 /**
  * Decodes the body (base64 when API Gateway says so), rejects bodies over `maxBytes` (413) and
  * non-empty bodies whose content type is not JSON (415). A missing content type is read as JSON.
@@ -38,6 +41,14 @@ export function requestBody({ maxBytes = MAX_BODY_BYTES }: { maxBytes?: number }
       // A base64 text is 4/3 of its bytes: refuse the obviously oversized before decoding.
       if (body.length > (event.isBase64Encoded ? Math.ceil((maxBytes * 4) / 3) + 4 : maxBytes * 4)) {
         throw new ProblemError('PAYLOAD_TOO_LARGE', `the body must be at most ${maxBytes} bytes`);
+      }
+      // Node decodes what it can of anything and drops the rest: a body that is not base64 would be
+      // read as another (often empty) body, and the stop made
+      if (event.isBase64Encoded && !BASE64.test(body)) {
+        throw new ProblemError(
+          'INVALID_REQUEST',
+          'the body is marked base64-encoded but is not valid base64',
+        );
       }
       const raw = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
       if (raw.length > maxBytes) {
@@ -162,7 +173,10 @@ export function stopRequest({
 }: {
   defaultInstanceId: string;
   allowedInstanceIds: ReadonlySet<string>;
-  /** A signed request whose body does not name its `jobId` is refused (400). */
+  /**
+   * A signed request whose body does not name its `jobId`, or the `instanceId` its path names, is
+   * refused (400).
+   */
   signedJobRequired?: boolean;
 }): HttpMiddleware {
   return {
@@ -181,12 +195,22 @@ export function stopRequest({
       }
       const body = parseBody(event.rawBody);
       checkBinding(body, jobId, instanceId);
-      if (signedJobRequired && event.caller?.method === 'hmac' && body.jobId === undefined) {
-        throw new ProblemError(
-          'INVALID_REQUEST',
-          'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
-          { members: { field: 'jobId' } },
-        );
+      if (signedJobRequired && event.caller?.method === 'hmac') {
+        if (body.jobId === undefined) {
+          throw new ProblemError(
+            'INVALID_REQUEST',
+            'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
+            { members: { field: 'jobId' } },
+          );
+        }
+        // a body naming only its job would also reach that job id on any other allowed instance
+        if (event.pathParameters?.instanceId !== undefined && body.instanceId === undefined) {
+          throw new ProblemError(
+            'INVALID_REQUEST',
+            'a signed body for a path that names an instance must name that instanceId too (this service requires it): sign {"jobId": "...", "instanceId": "...", ...}',
+            { members: { field: 'instanceId' } },
+          );
+        }
       }
       const { reason, runStartedAt } = body;
       if (!allowedInstanceIds.has(instanceId)) {

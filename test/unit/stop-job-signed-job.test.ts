@@ -56,6 +56,26 @@ describe('stop-job with WEBHOOK_SIGNED_JOB_REQUIRED=true', () => {
     expect(upstream.count('stop')).toBe(0);
   });
 
+  it('refuses a signed body naming only its job on a path that names the instance: 400 on instanceId', async () => {
+    // Prepare: what a body signed for the default route would be, replayed to an instance's route
+    const event = forJob(httpEvent('http-stop-job-signed'), JOB, INSTANCE);
+    event.body = JSON.stringify({ jobId: JOB });
+    // Act
+    const response = parse(await invoke(signed(event, 'hmac-key-bound')));
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(response.body).toMatchObject({ code: 'INVALID_REQUEST', field: 'instanceId' });
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('stops the job on an instance route when the signed body names the job and that instance', async () => {
+    const event = forJob(httpEvent('http-stop-job-signed'), JOB, INSTANCE);
+    event.body = JSON.stringify({ jobId: JOB, instanceId: INSTANCE });
+    const response = parse(await invoke(signed(event, 'hmac-key-bound')));
+    expect(response.statusCode).toBe(202);
+    expect(upstream.count('stop')).toBe(1);
+  });
+
   it('leaves bearer callers as they are: their token is not bound to a request', async () => {
     const event = withBearer(forJob(httpEvent('http-stop-job-bearer'), JOB), 'bearer-token-bound');
     event.body = undefined;

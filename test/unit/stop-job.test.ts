@@ -248,6 +248,69 @@ describe('Function: stop-job handler', () => {
       expect(Date.now() - started).toBeLessThan(2_500);
     });
 
+    it.each([
+      ['an HTML page', { status: 200, body: '<html><body>Welcome to nginx!</body></html>' }],
+      [
+        'an error JSON',
+        { status: 200, body: { error_code: 'common.00000500', error_msg: 'internal error' } },
+      ],
+      ['invalid JSON', { status: 200, body: '{"accepted": tru' }],
+      ['no body', { status: 204 }],
+      ['201', { status: 201, body: {} }],
+    ])(
+      'answers 502 UPSTREAM_ERROR, never 202, when the stop is answered with a 2xx other than 202: %s',
+      async (_, answer) => {
+        // Prepare
+        upstream.onStop = answer;
+        // Act
+        const response = await invoke(request());
+        // Assess
+        expectProblem(response, 502, 'UPSTREAM_ERROR');
+        expect(response.body.detail).toContain(`HTTP ${answer.status}, not the documented 202`);
+        expect(response.body.outcome).toBeUndefined();
+      },
+    );
+
+    it('answers 502 UPSTREAM_ERROR when the stop answer body is over 1 MiB', async () => {
+      upstream.onStop = { status: 202, body: 'x'.repeat(1024 * 1024 + 1) };
+      const response = await invoke(request());
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      expect(response.body.detail).toContain('longer than 1048576 bytes');
+    });
+
+    it.each([
+      [
+        'in error_msg (JSON)',
+        (token: string) => ({ error_code: 'APIG.0201', error_msg: `bad header X-Auth-Token: ${token}` }),
+      ],
+      ['in a body that is not JSON', (token: string) => `<pre>X-Auth-Token: ${token}</pre> rejected`],
+      ['URL-encoded', (token: string) => ({ error_msg: `token=${encodeURIComponent(token)}` })],
+    ])('never passes on this service token when LakeFormation echoes it %s', async (_, echo) => {
+      // Prepare
+      const logs = captureLogs();
+      upstream.onStop = (_jobId, token) => ({ status: 500, body: echo(token ?? '') });
+      // Act
+      const response = await invoke(request());
+      // Assess
+      expectProblem(response, 502, 'UPSTREAM_ERROR');
+      const tokens = upstream.calls.filter((c) => c.kind === 'stop').map((c) => c.token ?? '');
+      expect(tokens.length).toBeGreaterThan(0);
+      const seen = JSON.stringify(response) + JSON.stringify(logs.lines);
+      for (const token of tokens) expect(seen).not.toContain(token);
+      expect(JSON.stringify(response)).toContain('[REDACTED]');
+    });
+
+    it('never passes on the token in the 409 detail of a refused stop that echoes it', async () => {
+      upstream.onStop = (_jobId, token) => ({
+        status: 409,
+        body: { error_code: 'LF.0001', error_msg: `frozen; caller ${token}` },
+      });
+      upstream.onGet = (jobId) => ({ status: 200, body: { id: jobId, status: 'FROZEN_UNRELEASABLE' } });
+      const response = await invoke(request());
+      expectProblem(response, 409, 'JOB_NOT_STOPPABLE');
+      expect(response.body.detail).toContain('(LF.0001: frozen; caller [REDACTED])');
+    });
+
     it('answers 504 when LakeFormation answers 408 every time', async () => {
       upstream.onStop = {
         status: 408,
@@ -422,6 +485,36 @@ describe('Function: stop-job handler', () => {
       expectProblem(await invoke(event), 413, 'PAYLOAD_TOO_LARGE');
     });
 
+    it.each([
+      ['characters outside the alphabet', '@@@@'],
+      ['a length no encoder writes (4n + 1)', 'eyJhY'],
+      ['padding in the middle', 'e30=e30='],
+      ['base64url', 'eyJyZWFzb24iOiI-In0'],
+    ])(
+      'answers 400 INVALID_REQUEST, and stops nothing, for a base64 body that is not base64: %s',
+      async (_, body) => {
+        // Prepare
+        const event = request();
+        event.isBase64Encoded = true;
+        event.body = body;
+        // Act
+        const response = await invoke(event);
+        // Assess
+        expectProblem(response, 400, 'INVALID_REQUEST');
+        expect(response.body.detail).toContain('not valid base64');
+        expect(upstream.count('stop')).toBe(0);
+      },
+    );
+
+    it('accepts base64 with and without padding', async () => {
+      for (const body of ['e30=', 'e30', Buffer.from('{"reason":"ok"}').toString('base64')]) {
+        const event = request();
+        event.isBase64Encoded = true;
+        event.body = body;
+        expect((await invoke(event)).statusCode).toBe(202);
+      }
+    });
+
     it('answers 413 for a base64 body that decodes to over 16 KiB', async () => {
       const event = request();
       event.body = Buffer.alloc(16 * 1024 + 1, 'a').toString('base64');
@@ -521,6 +614,30 @@ describe('Function: stop-job handler', () => {
 
       expect(upstream.count('iam')).toBe(1);
       expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+  });
+
+  describe('cold container', () => {
+    it('reads the caller keys once for 200 concurrent requests (single flight)', async () => {
+      // Prepare: beforeEach left the secrets cache empty
+      // Act
+      const responses = await Promise.all(Array.from({ length: 200 }, () => invoke(request())));
+      // Assess
+      expect(responses.every((response) => response.statusCode === 202)).toBe(true);
+      expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    });
+
+    it('reads the caller keys again after a read that failed', async () => {
+      secretsManager.reset();
+      secretsManager
+        .on(GetSecretValueCommand)
+        .rejectsOnce(Object.assign(new Error('boom'), { name: 'ThrottlingException' }))
+        .resolves({ SecretString: JSON.stringify(KEYS) });
+
+      const [first, second] = [await invoke(request()), await invoke(request())];
+
+      expect([first.statusCode, second.statusCode]).toEqual([500, 202]);
+      expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     });
   });
 
