@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure } from './failures.js';
@@ -12,7 +13,15 @@ import {
   parseStopMessage,
   type StopMessage,
 } from './stop-message.js';
-import { type SqsClientSource, sendBatches } from './stop-queue.js';
+import {
+  type BatchEntry,
+  entryBytes,
+  SQS_MESSAGE_BYTES,
+  type SqsClientSource,
+  sendBatches,
+  truncateUtf8,
+  utf8Bytes,
+} from './stop-queue.js';
 
 export interface BulkStopOptions {
   client: LakeFormationClient;
@@ -245,7 +254,14 @@ function messageContext(ref: JobRef, message: StopMessage) {
   };
 }
 
-/** Sends the original bodies, unchanged, with `errorCode`/`errorMessage`; failures become retries. */
+/**
+ * Sends the dead letters to the DLQ, in calls within SQS's limits (10 entries, 256 KiB with the
+ * attributes: see `sendBatches`); failures become retries.
+ *
+ * A dead letter is the original body, unchanged, with string attributes `errorCode` and
+ * `errorMessage`. One too large for SQS with those attributes (body + every attribute's name,
+ * `String` and value, in UTF-8 bytes, over 262,144) is sent trimmed instead ({@link trimmedDeadLetter}).
+ */
 async function sendDeadLetters(
   options: BulkStopOptions,
   deadLetters: DeadLetter[],
@@ -261,18 +277,56 @@ async function sendDeadLetters(
     });
   };
   try {
-    const failed = await sendBatches(options.sqs, options.dlqUrl, deadLetters, (letter) => ({
-      body: letter.record.body,
-      attributes: {
-        errorCode: letter.errorCode,
-        errorMessage: attributeText(letter.errorMessage),
-      },
-    }));
+    const failed = await sendBatches(
+      options.sqs,
+      options.dlqUrl,
+      deadLetters,
+      (letter) => ({
+        body: letter.record.body,
+        attributes: {
+          errorCode: letter.errorCode,
+          errorMessage: attributeText(letter.errorMessage),
+        },
+      }),
+      { fitOversized: trimmedDeadLetter },
+    );
     for (const { item, code } of failed) toRetry(item, code);
   } catch (error) {
     logger.error('could not send to the dead-letter queue', { error });
     for (const letter of deadLetters) toRetry(letter, (error as Error).name);
   }
+}
+
+/**
+ * A dead letter too large for SQS, made to fit and kept recoverable. It has the same `errorCode`
+ * and `errorMessage`, and also:
+ * - `bodyTrimmed`: `"true"`;
+ * - `originalMessageId`: the message's id on the stop queue (in the queue function's log lines);
+ * - `originalBodyBytes`: the full body's size in UTF-8 bytes (decimal);
+ * - `originalBodySha256`: the SHA-256 of the full body's UTF-8 bytes, in lowercase hex.
+ *
+ * Its body is the longest prefix of the original body, cut between characters (valid UTF-8, nothing
+ * appended), that makes the whole message, attributes included, at most 262,144 bytes. The producer
+ * still has the full body: its SHA-256 tells which one it is.
+ */
+function trimmedDeadLetter(letter: DeadLetter, entry: BatchEntry): BatchEntry {
+  const body = letter.record.body;
+  const attributes = {
+    ...entry.attributes,
+    bodyTrimmed: 'true',
+    originalMessageId: attributeText(letter.record.messageId),
+    originalBodyBytes: String(utf8Bytes(body)),
+    originalBodySha256: createHash('sha256').update(body, 'utf8').digest('hex'),
+  };
+  const room = SQS_MESSAGE_BYTES - entryBytes({ body: '', attributes });
+  const trimmed = { body: truncateUtf8(body, room), attributes };
+  logger.warn('dead letter trimmed to fit SQS', {
+    messageId: letter.record.messageId,
+    originalBodyBytes: attributes.originalBodyBytes,
+    originalBodySha256: attributes.originalBodySha256,
+    sentBodyBytes: utf8Bytes(trimmed.body),
+  });
+  return trimmed;
 }
 
 function logReport(report: MessageReport): void {

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
+  SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -105,6 +107,48 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
         ['{"jobId": "fine-job", "extra": 1}', 'INVALID_MESSAGE', true],
       ].sort(),
     );
+  });
+
+  it('dead-letters a batch of ten ~250 KiB invalid messages within SQS limits, trimming the one too large', async () => {
+    const { queueUrl, dlqUrl } = await queues(5, 30);
+    // invalid (the reason is far too long); 9 of ~250 KiB, and one that fits only without attributes
+    const body = (bytes: number) => JSON.stringify({ jobId: 'a', reason: 'r'.repeat(bytes - 25) });
+    const bodies = [...Array.from({ length: 9 }, (_, i) => body(250 * 1024 + i)), body(262_100)];
+    expect(Buffer.byteLength(bodies[9] ?? '')).toBe(262_100);
+    const sent = new Map<string, string>();
+    for (const messageBody of bodies) {
+      const { MessageId } = await sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody }),
+      );
+      sent.set(MessageId ?? '', messageBody);
+    }
+
+    let failed = 0;
+    let received = 0;
+    for (let i = 0; i < 5 && received < 10; i++) {
+      const result = await pollOnce({ sqs, queueUrl, handler, waitTimeSeconds: 1 });
+      received += result.received;
+      failed += result.failed;
+    }
+    const dead = await drainAll(dlqUrl);
+
+    expect({ received, failed }).toEqual({ received: 10, failed: 0 });
+    expect(await queueDepthOf(queueUrl)).toBe(0);
+    expect(dead).toHaveLength(10);
+    expect(dead.every((m) => m.MessageAttributes?.errorCode?.StringValue === 'INVALID_MESSAGE')).toBe(true);
+    const [trimmed, ...others] = [...dead].sort(
+      (a, b) =>
+        Number(Boolean(b.MessageAttributes?.bodyTrimmed)) - Number(Boolean(a.MessageAttributes?.bodyTrimmed)),
+    );
+    expect(others.map((m) => m.Body).sort()).toEqual(bodies.slice(0, 9).sort());
+    const attribute = (name: string) => trimmed?.MessageAttributes?.[name]?.StringValue;
+    const original = sent.get(attribute('originalMessageId') ?? '') ?? '';
+    expect(original).toBe(bodies[9]);
+    expect(attribute('bodyTrimmed')).toBe('true');
+    expect(attribute('originalBodyBytes')).toBe('262100');
+    expect(attribute('originalBodySha256')).toBe(createHash('sha256').update(original).digest('hex'));
+    expect(original.startsWith(trimmed?.Body ?? '-')).toBe(true);
+    expect(Buffer.byteLength(trimmed?.Body ?? '')).toBeLessThan(262_100);
   });
 
   it('publishes the batch outcomes as EMF metrics, once per invocation', async () => {

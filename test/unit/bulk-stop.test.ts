@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -257,6 +258,112 @@ describe('Function: processStopBatch()', () => {
       const { response } = await processStopBatch(records('bad json'), options());
       expect(response.batchItemFailures).toEqual([]);
       expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
+    });
+  });
+
+  describe("dead letters within SQS's size limits", () => {
+    /** A message's size as SQS counts it: body, and each attribute's name, data type and value, in UTF-8. */
+    const sqsBytes = (entry: Partial<SendMessageBatchRequestEntry>) =>
+      Object.entries(entry.MessageAttributes ?? {}).reduce(
+        (sum, [name, value]) =>
+          sum +
+          Buffer.byteLength(name) +
+          Buffer.byteLength(value.DataType ?? '') +
+          Buffer.byteLength(value.StringValue ?? ''),
+        Buffer.byteLength(entry.MessageBody ?? ''),
+      );
+    /** An invalid message (its reason is far too long) of `bytes` bytes of UTF-8, mostly "€". */
+    const invalidOfBytes = (bytes: number, tail = '') => {
+      const frame = JSON.stringify({ jobId: 'a', reason: tail });
+      const filler = bytes - Buffer.byteLength(frame);
+      return JSON.stringify({
+        jobId: 'a',
+        reason: `${'€'.repeat(Math.floor(filler / 3))}${'e'.repeat(filler % 3)}${tail}`,
+      });
+    };
+    const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+
+    it('splits ten dead letters of ~250 KiB into calls of at most 256 KiB each, attributes included, all unchanged', async () => {
+      const bodies = Array.from({ length: 10 }, (_, i) => invalidOfBytes(250 * 1024 + i));
+
+      const { response, reports } = await processStopBatch(records(...bodies), options());
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(reports.every((report) => report.disposition === 'dead-lettered')).toBe(true);
+      const calls = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .map((call) => call.args[0].input.Entries ?? []);
+      for (const entries of calls) {
+        expect(entries.reduce((sum, entry) => sum + sqsBytes(entry), 0)).toBeLessThanOrEqual(262_144);
+      }
+      const sent = calls.flat();
+      expect(sent.map((entry) => entry.MessageBody)).toEqual(bodies);
+      for (const entry of sent) {
+        expect(Object.keys(entry.MessageAttributes ?? {}).sort()).toEqual(['errorCode', 'errorMessage']);
+        expect(entry.MessageAttributes?.errorCode?.StringValue).toBe('INVALID_MESSAGE');
+      }
+    });
+
+    it.each([
+      ['a body that fits SQS alone but not with its attributes', 262_100],
+      ['a body larger than 256 KiB', 700_000],
+    ])(
+      'trims %s to a valid UTF-8 prefix that fits, with what identifies the original',
+      async (_name, bytes) => {
+        // a 4-byte character at the cut: a cut inside it would not be valid UTF-8
+        const body = invalidOfBytes(bytes, '🧊'.repeat(30_000));
+        const batch = records({ jobId: 'fine' }, body);
+
+        const { response, reports } = await processStopBatch(batch, options());
+
+        expect(response.batchItemFailures).toEqual([]);
+        expect(reports[1]).toMatchObject({ disposition: 'dead-lettered', errorCode: 'INVALID_MESSAGE' });
+        const [entry] = sqsMock
+          .commandCalls(SendMessageBatchCommand)
+          .flatMap((call) => call.args[0].input.Entries ?? []);
+        const trimmed = entry?.MessageBody ?? '';
+        expect(sqsBytes(entry ?? {})).toBeLessThanOrEqual(262_144);
+        expect(sqsBytes(entry ?? {})).toBeGreaterThan(262_144 - 4); // as much of the body as fits
+        expect(body.startsWith(trimmed)).toBe(true);
+        expect(Buffer.from(trimmed, 'utf8').toString('utf8')).toBe(trimmed);
+        expect(trimmed).not.toMatch(/[\uD800-\uDBFF]$/); // no pair cut in half
+        expect(
+          Object.fromEntries(
+            Object.entries(entry?.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
+          ),
+        ).toEqual({
+          errorCode: 'INVALID_MESSAGE',
+          errorMessage: reports[1]?.errorMessage,
+          bodyTrimmed: 'true',
+          originalMessageId: 'm2',
+          originalBodyBytes: String(Buffer.byteLength(body)),
+          originalBodySha256: sha256(body),
+        });
+        expect(Object.values(entry?.MessageAttributes ?? {}).map((value) => value.DataType)).toEqual(
+          Array(6).fill('String'),
+        );
+      },
+    );
+
+    it('sends dead letters that fit as they are, next to one that had to be trimmed', async () => {
+      const big = invalidOfBytes(262_144);
+
+      await processStopBatch(records('not json', big, '[]'), options());
+
+      const sent = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? []);
+      expect(
+        sent.map((entry) => [
+          entry.MessageBody?.length === big.length,
+          entry.MessageAttributes?.bodyTrimmed?.StringValue,
+        ]),
+      ).toEqual([
+        [false, undefined],
+        [false, 'true'],
+        [false, undefined],
+      ]);
+      expect(deadLettered().map((letter) => letter.body)).toEqual(['not json', expect.any(String), '[]']);
     });
   });
 
