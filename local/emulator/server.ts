@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { FaultInjector, type FaultsConfig, type Target } from './faults.js';
+import {
+  type AnswerBody,
+  type AnswerFault,
+  DEFAULT_HUGE_BODY_BYTES,
+  type Decision,
+  FaultInjector,
+  type FaultsConfig,
+  type Target,
+} from './faults.js';
 import { type EmulatedStatus, type JobRecord, JobStore, type SeedJob, STATUSES, TYPES } from './store.js';
 
 /**
@@ -73,6 +81,8 @@ export interface RequestLogEntry {
   /** Which client operation this was, by route. */
   operation: string;
   fault?: string;
+  /** For a fault's answer with a body: the body's size in bytes (a huge one counts in full). */
+  bodyBytes?: number;
   jobId?: string;
 }
 
@@ -139,6 +149,34 @@ const BODIES = {
     error_msg: 'The API does not exist or has not been published in the environment',
   },
 };
+
+/** The answers of the wrong-success and echo faults (see `FaultKind`). */
+const FAULT_BODIES = {
+  html:
+    '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Service temporarily unavailable</title></head>' +
+    '<body><h1>Service temporarily unavailable</h1><p>The service is under maintenance. Please try again later.</p>' +
+    '</body></html>\n',
+  json: { result: 'ok' },
+  jsonError: BODIES.internal,
+  invalidJson: '{"error_code": "common.00000500", "error_msg": "inter',
+};
+
+const ANSWER_FAULTS: ReadonlySet<string> = new Set<AnswerFault>([
+  '200-html',
+  '200-json-error',
+  '200-invalid-json',
+  '204',
+  'echo-token',
+  'echo-token-text',
+  'huge-body',
+  'answer',
+]);
+
+/** A huge body is written in chunks of this size, all views of one buffer. */
+const HUGE_CHUNK = Buffer.alloc(64 * 1024, 'x');
+
+/** Statuses whose answers never carry a body (HTTP semantics; Node drops what is written). */
+const NO_BODY: ReadonlySet<number> = new Set([204, 304]);
 
 const JOBS_PATH = /^\/v1\/([^/]+)\/instances\/([^/]+)\/lf-jobs(?:\/([^/]+)(?:\/(stop|start))?)?$/;
 
@@ -287,6 +325,17 @@ export class LakeFormationEmulator {
           return this.reply(res, log, 500, BODIES.internal);
         case '503':
           return this.reply(res, log, 503, BODIES.unavailable);
+        default:
+          // an unknown kind (a typo in a script) is logged and answered normally, as it always was
+          if (ANSWER_FAULTS.has(decision.fault)) {
+            return this.answerFault(
+              decision.fault as AnswerFault,
+              decision,
+              { req, body, target, operation },
+              res,
+              log,
+            );
+          }
       }
     }
     if (target === 'iam') {
@@ -382,13 +431,27 @@ export class LakeFormationEmulator {
   }
 
   private issueToken(body: string, res: ServerResponse, log: RequestLogEntry) {
+    const signIn = this.signIn(body);
+    if ('refusal' in signIn) return this.reply(res, log, signIn.refusal.status, signIn.refusal.body);
+    log.status = 201;
+    res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': signIn.token });
+    res.end(JSON.stringify(signIn.document));
+  }
+
+  /** Checks an IAM password sign-in and, when it is good, issues a token. */
+  private signIn(
+    body: string,
+  ): { token: string; document: Record<string, unknown> } | { refusal: { status: number; body: unknown } } {
     let request: unknown;
     try {
       request = JSON.parse(body);
     } catch {
-      return this.reply(res, log, 400, {
-        error: { code: 400, message: 'The request body is not JSON', title: 'Bad Request' },
-      });
+      return {
+        refusal: {
+          status: 400,
+          body: { error: { code: 400, message: 'The request body is not JSON', title: 'Bad Request' } },
+        },
+      };
     }
     const auth = (request as { auth?: Record<string, unknown> })?.auth;
     const identity = auth?.identity as
@@ -405,27 +468,34 @@ export class LakeFormationEmulator {
       typeof domain !== 'string' ||
       typeof scopeProject !== 'string'
     ) {
-      return this.reply(res, log, 400, {
-        error: { code: 400, message: 'The request body is invalid', title: 'Bad Request' },
-      });
+      return {
+        refusal: {
+          status: 400,
+          body: { error: { code: 400, message: 'The request body is invalid', title: 'Bad Request' } },
+        },
+      };
     }
     const known = this.users.find(
       (u) => u.name === user.name && u.password === user.password && u.domain === domain,
     );
     if (!known) {
-      return this.reply(res, log, 401, {
-        error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
-      });
+      return {
+        refusal: {
+          status: 401,
+          body: {
+            error: { code: 401, message: 'The username or password is wrong.', title: 'Unauthorized' },
+          },
+        },
+      };
     }
     const token = `MIIemu${randomBytes(24).toString('hex')}`;
     const issuedAt = this.now();
     const expiresAt = issuedAt + this.settings.tokenTtlMs;
     this.tokens.set(token, { projectId: scopeProject, expiresAt, user: known.name });
     this.tokensIssued += 1;
-    log.status = 201;
-    res.writeHead(201, { 'Content-Type': 'application/json', 'X-Subject-Token': token });
-    res.end(
-      JSON.stringify({
+    return {
+      token,
+      document: {
         token: {
           expires_at: formatTime(expiresAt, 'micros'),
           issued_at: formatTime(issuedAt, 'micros'),
@@ -433,8 +503,150 @@ export class LakeFormationEmulator {
           project: { id: scopeProject, name: 'emulated-region', domain: { name: domain } },
           user: { name: known.name, domain: { name: domain } },
         },
-      }),
-    );
+      },
+    };
+  }
+
+  /**
+   * The answer of a fault that has one (see `FaultKind`): a wrong success, an echo of the request's
+   * credentials, a huge body or any status with any body. No job is changed.
+   */
+  private answerFault(
+    fault: AnswerFault,
+    decision: Decision,
+    request: { req: IncomingMessage; body: string; target: Target; operation: string },
+    res: ServerResponse,
+    log: RequestLogEntry,
+  ): Promise<void> | void {
+    const shapes: Record<AnswerFault, [number | undefined, AnswerBody]> = {
+      '200-html': [200, 'html'],
+      '200-json-error': [200, 'json-error'],
+      '200-invalid-json': [200, 'invalid-json'],
+      '204': [204, 'empty'],
+      'echo-token': [decision.status ?? 400, 'echo-token'],
+      'echo-token-text': [decision.status ?? 400, 'echo-token-text'],
+      'huge-body': [decision.status, 'huge'],
+      answer: [decision.status, decision.body ?? 'empty'],
+    };
+    const [wanted, shape] = shapes[fault];
+    const status =
+      wanted ??
+      (shape === 'huge'
+        ? request.target === 'iam'
+          ? 201
+          : request.operation === 'stopJob' || request.operation === 'startJob'
+            ? 202
+            : 200
+        : undefined);
+    if (status === undefined || !Number.isInteger(status) || status < 200 || status > 599) {
+      return this.reply(res, log, 500, {
+        error_code: 'EMULATOR',
+        error_msg: `fault ${fault}: status must be an integer from 200 to 599, got ${String(status)}`,
+      });
+    }
+    if (NO_BODY.has(status) || shape === 'empty') return this.reply(res, log, status, undefined);
+    const echoed = request.target === 'iam' ? request.body : credentialHeader(request.req);
+    switch (shape) {
+      case 'json':
+        return this.replyText(res, log, status, 'application/json', JSON.stringify(FAULT_BODIES.json));
+      case 'json-error':
+        return this.replyText(res, log, status, 'application/json', JSON.stringify(FAULT_BODIES.jsonError));
+      case 'html':
+        return this.replyText(res, log, status, 'text/html; charset=utf-8', FAULT_BODIES.html);
+      case 'invalid-json':
+        return this.replyText(res, log, status, 'application/json', FAULT_BODIES.invalidJson);
+      case 'echo-token': {
+        // IAM errors are nested under `error`; LakeFormation's are flat.
+        const document =
+          request.target === 'iam'
+            ? {
+                error: {
+                  code: status,
+                  message: `The request body is invalid: ${echoed}`,
+                  title: 'Bad Request',
+                },
+              }
+            : BODIES.badRequest(`invalid header X-Auth-Token: ${echoed}`);
+        return this.replyText(res, log, status, 'application/json', JSON.stringify(document));
+      }
+      case 'echo-token-text': {
+        const text =
+          request.target === 'iam'
+            ? `Bad Request: cannot process the request body ${echoed}\n`
+            : `Bad Request: invalid header X-Auth-Token: ${echoed}\n`;
+        return this.replyText(res, log, status, 'text/plain; charset=utf-8', text);
+      }
+      case 'huge': {
+        const size = Math.max(0, Math.floor(decision.bodyBytes ?? DEFAULT_HUGE_BODY_BYTES));
+        let prefix = '{"padding":"';
+        const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+        if (request.target === 'iam') {
+          // a real sign-in, only too big: a usable token, the normal document padded
+          const signIn = this.signIn(request.body);
+          if ('refusal' in signIn) return this.reply(res, log, signIn.refusal.status, signIn.refusal.body);
+          headers['X-Subject-Token'] = signIn.token;
+          prefix = `${JSON.stringify(signIn.document).slice(0, -1)},"padding":"`;
+        }
+        return this.stream(res, log, status, headers, { prefix, suffix: '"}', size }, decision.chunked);
+      }
+    }
+  }
+
+  /** A fault's answer with a body given as text (it may be no valid JSON). */
+  private replyText(
+    res: ServerResponse,
+    log: RequestLogEntry,
+    status: number,
+    contentType: string,
+    text: string,
+  ): void {
+    log.status = status;
+    log.bodyBytes = Buffer.byteLength(text);
+    res.writeHead(status, { 'X-request-id': randomBytes(16).toString('hex'), 'Content-Type': contentType });
+    res.end(text);
+  }
+
+  /**
+   * Writes a body of exactly `size` bytes (`prefix`, padding, `suffix`; padding only when the two do
+   * not fit) in {@link HUGE_CHUNK}s, waiting for the client to read each: the emulator never holds
+   * more than one chunk, and stops writing as soon as the client goes away.
+   */
+  private async stream(
+    res: ServerResponse,
+    log: RequestLogEntry,
+    status: number,
+    headers: Record<string, string>,
+    body: { prefix: string; suffix: string; size: number },
+    chunked = false,
+  ): Promise<void> {
+    let head = Buffer.from(body.prefix);
+    let tail = Buffer.from(body.suffix);
+    if (head.length + tail.length > body.size) {
+      head = Buffer.alloc(0);
+      tail = Buffer.alloc(0);
+    }
+    log.status = status;
+    log.bodyBytes = body.size;
+    res.writeHead(status, {
+      'X-request-id': randomBytes(16).toString('hex'),
+      ...headers,
+      ...(!chunked && { 'Content-Length': String(body.size) }),
+    });
+    // a client that stops reading and closes the connection must not crash the emulator
+    res.on('error', () => {});
+    let closed = false;
+    res.once('close', () => {
+      closed = true;
+    });
+    const write = async (chunk: Buffer) => {
+      if (closed || res.destroyed) return;
+      if (!res.write(chunk)) await drainedOrClosed(res);
+    };
+    await write(head);
+    for (let left = body.size - head.length - tail.length; left > 0 && !closed; left -= HUGE_CHUNK.length) {
+      await write(left >= HUGE_CHUNK.length ? HUGE_CHUNK : HUGE_CHUNK.subarray(0, left));
+    }
+    if (!closed && !res.destroyed) res.end(tail);
   }
 
   private render(job: JobRecord, view: 'show' | 'list'): Record<string, unknown> {
@@ -542,6 +754,25 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
+  });
+}
+
+/** The credential a LakeFormation request carries, verbatim: its token, else its signature. */
+function credentialHeader(req: IncomingMessage): string {
+  const value = req.headers['x-auth-token'] ?? req.headers['x-security-token'] ?? req.headers.authorization;
+  return Array.isArray(value) ? value.join(', ') : (value ?? '');
+}
+
+/** Resolves once `res` can take more data, or is closed. */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
 }
 

@@ -212,3 +212,240 @@ describe('emulator API and admin API over HTTP', () => {
     expect((await fetch(`${jobsUrl()}/no-such-job`, { headers })).status).toBe(404);
   });
 });
+
+describe('emulator faults for untrusted answers, over HTTP', () => {
+  const running = (name: string) =>
+    emulator.store.add(INSTANCE, { name, type: 'METADATA_MIGRATION', status: 'RUNNING' });
+  const stop = (jobId: string, headers: Record<string, string>) =>
+    fetch(`${jobsUrl()}/${jobId}/stop`, { method: 'POST', headers });
+  /** Reads a body chunk by chunk, counting bytes, without holding it; stops after `limit` bytes. */
+  async function countBytes(response: Response, limit = Number.POSITIVE_INFINITY) {
+    const reader = response.body?.getReader();
+    let bytes = 0;
+    let first = '';
+    let last = '';
+    for (;;) {
+      const chunk = await reader?.read();
+      if (!chunk || chunk.done) break;
+      bytes += chunk.value.length;
+      if (first.length < 64) first += Buffer.from(chunk.value.subarray(0, 64)).toString('utf8');
+      last = Buffer.from(chunk.value.subarray(-16)).toString('utf8');
+      if (bytes >= limit) {
+        await reader?.cancel();
+        break;
+      }
+    }
+    return { bytes, first, last };
+  }
+
+  it('answers wrong successes to a stop (200 HTML, 200 error JSON, 200 invalid JSON, 204) and stops nothing', async () => {
+    const job = running('wrong_success');
+    const headers = { 'X-Auth-Token': await token() };
+    const kinds = ['200-html', '200-json-error', '200-invalid-json', '204'] as const;
+    const put = await admin('PUT', '/faults', {
+      script: kinds.map((fault) => ({ fault, match: { path: '/stop' } })),
+    });
+    const answers: { status: number; type: string | null; text: string }[] = [];
+    for (const _ of kinds) {
+      const response = await stop(job.id, headers);
+      answers.push({
+        status: response.status,
+        type: response.headers.get('content-type'),
+        text: await response.text(),
+      });
+    }
+
+    expect(put.status).toBe(200);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 204]);
+    expect(answers[0]?.type).toMatch(/^text\/html/);
+    expect(answers[0]?.text).toMatch(/^<!DOCTYPE html>/);
+    expect(JSON.parse(answers[1]?.text ?? '')).toEqual({
+      error_code: 'common.00000500',
+      error_msg: 'internal error',
+    });
+    expect(answers[2]?.type).toBe('application/json');
+    expect(() => JSON.parse(answers[2]?.text ?? '')).toThrow();
+    expect(answers[3]?.text).toBe('');
+    expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(0);
+    expect(
+      emulator
+        .requestsWhere({ operation: 'stopJob', jobId: job.id })
+        .map(({ status, fault }) => ({ status, fault })),
+    ).toEqual(kinds.map((fault) => ({ status: fault === '204' ? 204 : 200, fault })));
+    // the script is used up: the next stop is accepted
+    expect((await stop(job.id, headers)).status).toBe(202);
+  });
+
+  it('echoes the request X-Auth-Token verbatim in error_msg (400 by default, or the status asked) and in a text body', async () => {
+    const job = running('echo_job');
+    const secret = await token();
+    const headers = { 'X-Auth-Token': secret };
+    await admin('PUT', '/faults', {
+      script: [
+        { fault: 'echo-token', match: { path: '/stop' } },
+        { fault: 'echo-token', status: 500, match: { path: '/stop' } },
+        { fault: 'echo-token-text', match: { path: job.id, method: 'GET' } },
+      ],
+    });
+    const json400 = await stop(job.id, headers);
+    const json500 = await stop(job.id, headers);
+    const text = await fetch(`${jobsUrl()}/${job.id}`, { headers });
+
+    expect([json400.status, json500.status, text.status]).toEqual([400, 500, 400]);
+    for (const answer of [json400, json500]) {
+      const body = (await answer.json()) as { error_code: string; error_msg: string };
+      expect(body.error_code).toBe('common.01000001');
+      expect(body.error_msg).toContain(`X-Auth-Token: ${secret}`);
+    }
+    expect(text.headers.get('content-type')).toMatch(/^text\/plain/);
+    const raw = await text.text();
+    expect(raw).toContain(secret);
+    expect(() => JSON.parse(raw)).toThrow();
+    expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(0);
+  });
+
+  it('on IAM, an echo quotes the sign-in body, password included, and a wrong success issues no token', async () => {
+    await admin('PUT', '/faults', {
+      script: [
+        { fault: 'echo-token', match: { target: 'iam' } },
+        { fault: 'echo-token-text', status: 500, match: { target: 'iam' } },
+        { fault: '200-html', match: { target: 'iam' } },
+      ],
+    });
+    const issuedBefore = emulator.tokensIssued;
+    const echoed = await signIn();
+    const echoedText = await signIn();
+    const html = await signIn();
+
+    expect([echoed.status, echoedText.status, html.status]).toEqual([400, 500, 200]);
+    expect(((await echoed.json()) as { error: { message: string } }).error.message).toContain(USER.password);
+    expect(await echoedText.text()).toContain(USER.password);
+    expect(html.headers.get('x-subject-token')).toBeNull();
+    expect(await html.text()).toMatch(/^<!DOCTYPE html>/);
+    expect(emulator.tokensIssued).toBe(issuedBefore);
+  });
+
+  it('streams a huge 202 to a stop (8 MiB by default, Content-Length, or chunked) and any status with any body', async () => {
+    const job = running('huge_job');
+    const headers = { 'X-Auth-Token': await token() };
+    await admin('PUT', '/faults', {
+      script: [
+        { fault: 'huge-body', match: { path: '/stop' } },
+        { fault: 'huge-body', bodyBytes: 3 * 1024 * 1024 + 7, chunked: true, match: { path: '/stop' } },
+        { fault: 'huge-body', status: 500, bodyBytes: 2_000_000, match: { method: 'GET', path: job.id } },
+        { fault: 'answer', status: 302, body: 'html', match: { path: '/stop' } },
+        { fault: 'answer', status: 503, body: 'invalid-json', match: { path: '/stop' } },
+        { fault: 'answer', status: 202, body: 'json', match: { path: '/stop' } },
+        { fault: 'answer', status: 99, match: { path: '/stop' } },
+      ],
+    });
+
+    const defaultSize = await stop(job.id, headers);
+    expect(defaultSize.status).toBe(202);
+    expect(defaultSize.headers.get('content-length')).toBe(String(8 * 1024 * 1024));
+    const counted = await countBytes(defaultSize);
+    expect(counted).toMatchObject({ bytes: 8 * 1024 * 1024 });
+    expect(counted.first.startsWith('{"padding":"xxx')).toBe(true);
+    expect(counted.last.endsWith('xxx"}')).toBe(true);
+
+    const chunked = await stop(job.id, headers);
+    expect(chunked.status).toBe(202);
+    expect(chunked.headers.get('content-length')).toBeNull();
+    expect(chunked.headers.get('transfer-encoding')).toBe('chunked');
+    expect((await countBytes(chunked)).bytes).toBe(3 * 1024 * 1024 + 7);
+
+    const read = await fetch(`${jobsUrl()}/${job.id}`, { headers });
+    expect(read.status).toBe(500);
+    expect((await countBytes(read)).bytes).toBe(2_000_000);
+
+    const redirect = await fetch(`${jobsUrl()}/${job.id}/stop`, {
+      method: 'POST',
+      headers,
+      redirect: 'manual',
+    });
+    expect(redirect.status).toBe(302);
+    expect(await redirect.text()).toMatch(/^<!DOCTYPE html>/);
+    const unavailable = await stop(job.id, headers);
+    expect(unavailable.status).toBe(503);
+    const cutOff = '{"error_code": "common.00000500", "error_msg": "inter';
+    expect(await unavailable.text()).toBe(cutOff);
+    const acceptedWithBody = await stop(job.id, headers);
+    expect([acceptedWithBody.status, await acceptedWithBody.json()]).toEqual([202, { result: 'ok' }]);
+    const badStatus = await stop(job.id, headers);
+    expect(badStatus.status).toBe(500);
+    expect(await badStatus.json()).toMatchObject({ error_code: 'EMULATOR' });
+
+    expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(0);
+    expect(
+      emulator
+        .requestsWhere({ jobId: job.id })
+        .map(({ status, fault, bodyBytes }) => ({ status, fault, bodyBytes })),
+    ).toEqual([
+      { status: 202, fault: 'huge-body', bodyBytes: 8 * 1024 * 1024 },
+      { status: 202, fault: 'huge-body', bodyBytes: 3 * 1024 * 1024 + 7 },
+      { status: 500, fault: 'huge-body', bodyBytes: 2_000_000 },
+      { status: 302, fault: 'answer', bodyBytes: expect.any(Number) },
+      { status: 503, fault: 'answer', bodyBytes: cutOff.length },
+      { status: 202, fault: 'answer', bodyBytes: 15 },
+      { status: 500, fault: 'answer', bodyBytes: undefined },
+    ]);
+  });
+
+  it('streams a huge body without holding it, stops when the client goes away, and keeps serving', async () => {
+    const job = running('huge_abort');
+    const headers = { 'X-Auth-Token': await token() };
+    await admin('PUT', '/faults', {
+      // 64 GiB each: more than the emulator could hold or send in the time allowed
+      script: [{ fault: 'huge-body', bodyBytes: 64 * 1024 ** 3, times: 3, match: { path: '/stop' } }],
+    });
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      const response = await stop(job.id, headers);
+      expect((await countBytes(response, 1024 * 1024)).bytes).toBeLessThan(4 * 1024 * 1024);
+    }
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await admin('GET', '/health')).body).toMatchObject({ ok: true });
+    expect((await stop(job.id, headers)).status).toBe(202);
+  });
+
+  it('on IAM, a huge-body is a real sign-in, only padded: the token in X-Subject-Token works', async () => {
+    await admin('PUT', '/faults', {
+      script: [{ fault: 'huge-body', bodyBytes: 2 * 1024 * 1024, match: { target: 'iam' } }],
+    });
+    const response = await signIn();
+    expect(response.status).toBe(201);
+    const issued = response.headers.get('x-subject-token') ?? '';
+    const text = await response.text();
+    expect(Buffer.byteLength(text)).toBe(2 * 1024 * 1024);
+    expect((JSON.parse(text) as { token: { expires_at: string } }).token.expires_at).toMatch(/Z$/);
+    const listed = await fetch(jobsUrl('?type=METADATA_MIGRATION&limit=1'), {
+      headers: { 'X-Auth-Token': issued },
+    });
+    expect(listed.status).toBe(200);
+  });
+
+  it('injects the new kinds at seeded random rates too, with hugeBodyBytes, and counts them in the stats', async () => {
+    const job = running('random_kinds');
+    const headers = { 'X-Auth-Token': await token() };
+    const before = { ...emulator.faults.injected };
+    await admin('PUT', '/faults', {
+      random: { seed: 7, rates: { '204': 0.5, 'huge-body': 0.5 }, hugeBodyBytes: 100_000 },
+    });
+    const statuses: number[] = [];
+    const sizes: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const response = await stop(job.id, headers);
+      statuses.push(response.status);
+      sizes.push((await countBytes(response)).bytes);
+    }
+    const stats = (await admin('GET', '/stats')).body.faultsInjected as Record<string, number>;
+    await admin('DELETE', '/faults');
+
+    expect(new Set(statuses)).toEqual(new Set([202, 204]));
+    expect(new Set(sizes)).toEqual(new Set([0, 100_000]));
+    const huge = sizes.filter((size) => size === 100_000).length;
+    expect((stats['huge-body'] ?? 0) - (before['huge-body'] ?? 0)).toBe(huge);
+    expect((stats['204'] ?? 0) - (before['204'] ?? 0)).toBe(20 - huge);
+    expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(0);
+  });
+});
