@@ -10,6 +10,7 @@ import {
   type FaultsConfig,
   type Target,
 } from './faults.js';
+import { verifySignature } from './signature.js';
 import { type EmulatedStatus, type JobRecord, JobStore, type SeedJob, STATUSES, TYPES } from './store.js';
 
 /**
@@ -22,6 +23,36 @@ export interface EmulatorUser {
   name: string;
   password: string;
   domain: string;
+}
+
+/** An AK/SK pair the emulated gateway accepts signatures of (Huawei: an IAM user's access key). */
+export interface EmulatorAccessKey {
+  accessKey: string;
+  secretKey: string;
+  /** Temporary credentials: requests must carry it as `X-Security-Token`. */
+  securityToken?: string;
+}
+
+/** Every LakeFormation call (and IAM's, when `iam`) fails this way until the outage is switched off. */
+export interface Outage {
+  /** @default 503 */
+  status?: number;
+  /** Reset the connection instead of answering. */
+  reset?: boolean;
+  /** IAM is down too. @default false */
+  iam?: boolean;
+}
+
+/**
+ * A token bucket in front of LakeFormation, as Huawei's API gateway throttles: past `perSecond`
+ * calls per second (bursts up to `burst`), a call is answered 429 `APIG.0308`.
+ */
+export interface RateLimit {
+  perSecond: number;
+  /** @default perSecond */
+  burst?: number;
+  /** UNDOCUMENTED: Huawei documents no `Retry-After`; none is sent unless this is set. */
+  retryAfterSeconds?: number;
 }
 
 export interface EmulatorSettings {
@@ -57,6 +88,12 @@ export interface EmulatorSettings {
    * `false` leaves `start_time` out of Show answers (List answers keep it).
    */
   showStartTime: boolean;
+  /** Refuse token-authenticated LakeFormation calls: only AK/SK signatures are accepted. */
+  requireSignatures: boolean;
+  /** An outage in progress, or none. */
+  outage: Outage | null;
+  /** Throttling, or none. */
+  rateLimit: RateLimit | null;
 }
 
 export interface EmulatorOptions extends Partial<EmulatorSettings> {
@@ -65,6 +102,8 @@ export interface EmulatorOptions extends Partial<EmulatorSettings> {
   projectId: string;
   instances: string[];
   users: EmulatorUser[];
+  /** Access keys whose signatures the emulated gateway accepts. */
+  accessKeys?: EmulatorAccessKey[];
   jobs?: (SeedJob & { instanceId?: string })[];
   faults?: FaultsConfig;
   now?: () => number;
@@ -115,6 +154,9 @@ const DEFAULTS: EmulatorSettings = {
     error_code: 'APIG.1002',
     error_msg: 'Incorrect token or token resolution failed',
   },
+  requireSignatures: false,
+  outage: null,
+  rateLimit: null,
 };
 
 const NOT_RUNNING: ReadonlySet<string> = new Set([
@@ -204,7 +246,12 @@ export class LakeFormationEmulator {
   readonly projectId: string;
   readonly instances: string[];
   private readonly users: EmulatorUser[];
+  private readonly accessKeys: Map<string, EmulatorAccessKey>;
   private readonly tokens = new Map<string, IssuedToken>();
+  /** The rate limiter's bucket: tokens left, and when it was last filled. */
+  private bucket = { tokens: Number.NaN, at: 0 };
+  /** Answers given by the outage, the rate limiter and the signature check (for `/_admin/stats`). */
+  readonly counters = { outage: 0, rateLimited: 0, signed: 0, signatureRefused: 0 };
   private readonly now: () => number;
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
@@ -215,13 +262,14 @@ export class LakeFormationEmulator {
   url = '';
 
   constructor(options: EmulatorOptions) {
-    const { port: _port, projectId, instances, users, jobs, faults, now, ...settings } = options;
+    const { port: _port, projectId, instances, users, accessKeys, jobs, faults, now, ...settings } = options;
     // copies: nested settings changed on one emulator must not reach the defaults of the next
     this.settings = structuredClone({ ...DEFAULTS, ...settings });
     this.initialSettings = structuredClone(this.settings);
     this.projectId = projectId;
     this.instances = instances;
     this.users = users;
+    this.accessKeys = new Map((accessKeys ?? []).map((key) => [key.accessKey, key]));
     this.now = now ?? Date.now;
     this.store = new JobStore(this.now, this.settings.stopDelayMs);
     for (const instanceId of instances) this.store.addInstance(instanceId);
@@ -256,6 +304,25 @@ export class LakeFormationEmulator {
   update(settings: Partial<EmulatorSettings>): void {
     Object.assign(this.settings, settings);
     this.store.stopDelayMs = this.settings.stopDelayMs;
+    if ('rateLimit' in settings) this.bucket = { tokens: Number.NaN, at: 0 };
+  }
+
+  /** Adds (or replaces) access keys the emulated gateway accepts signatures of. */
+  addAccessKeys(keys: readonly EmulatorAccessKey[]): void {
+    for (const key of keys) this.accessKeys.set(key.accessKey, key);
+  }
+
+  /** Whether the rate limiter lets one more LakeFormation call through now (and takes its token). */
+  private admit(limit: RateLimit): boolean {
+    const burst = limit.burst ?? limit.perSecond;
+    const now = this.now();
+    const refilled = Number.isNaN(this.bucket.tokens)
+      ? burst
+      : Math.min(burst, this.bucket.tokens + ((now - this.bucket.at) / 1000) * limit.perSecond);
+    this.bucket = { tokens: refilled, at: now };
+    if (refilled < 1) return false;
+    this.bucket.tokens = refilled - 1;
+    return true;
   }
 
   /** Back to the settings the emulator was created with (between tests). */
@@ -306,6 +373,27 @@ export class LakeFormationEmulator {
     if (match?.[3]) log.jobId = decodeURIComponent(match[3]);
     this.requests.push(log);
 
+    const outage = this.settings.outage;
+    if (outage && (target === 'lakeformation' || outage.iam === true)) {
+      this.counters.outage += 1;
+      log.fault = 'outage';
+      if (outage.reset) {
+        req.socket.destroy();
+        return;
+      }
+      const status = outage.status ?? 503;
+      return this.reply(res, log, status, status === 500 ? BODIES.internal : BODIES.unavailable);
+    }
+    const limit = this.settings.rateLimit;
+    if (limit && target === 'lakeformation' && !this.admit(limit)) {
+      this.counters.rateLimited += 1;
+      log.fault = 'rate-limit';
+      log.status = 429;
+      return this.send(res, 429, throttledBody(limit), {
+        ...(limit.retryAfterSeconds !== undefined && { 'Retry-After': String(limit.retryAfterSeconds) }),
+      });
+    }
+
     const decision = this.faults.decide(method, url.pathname, target);
     const latency = (target === 'lakeformation' ? this.settings.latencyMs : 0) + decision.extraLatencyMs;
     if (latency > 0) await sleep(latency);
@@ -350,14 +438,31 @@ export class LakeFormationEmulator {
     const expected = action ? 'POST' : 'GET';
     if (method !== expected) return this.reply(res, log, 404, BODIES.noApi);
 
-    const token = req.headers['x-auth-token'];
-    const issued = typeof token === 'string' ? this.tokens.get(token) : undefined;
-    if (!issued || issued.expiresAt <= this.now()) {
-      const { status: refusalStatus, ...refusal } = this.settings.tokenRefusal;
-      return this.reply(res, log, refusalStatus, refusal);
-    }
-    if (issued.projectId !== projectId) {
-      return this.reply(res, log, 403, BODIES.forbidden('X-Auth-Token is invalid in the request'));
+    const authorization = req.headers.authorization;
+    if (typeof authorization === 'string' && /^SDK-HMAC-SHA256\s/i.test(authorization)) {
+      const refusal = this.checkSignature(req, url, body, projectId);
+      if (refusal) {
+        this.counters.signatureRefused += 1;
+        return this.reply(res, log, refusal.status, refusal.body);
+      }
+      this.counters.signed += 1;
+    } else {
+      if (this.settings.requireSignatures) {
+        this.counters.signatureRefused += 1;
+        return this.reply(res, log, 401, {
+          error_code: 'APIG.0301',
+          error_msg: 'Incorrect IAM authentication information: this gateway accepts AK/SK signatures only',
+        });
+      }
+      const token = req.headers['x-auth-token'];
+      const issued = typeof token === 'string' ? this.tokens.get(token) : undefined;
+      if (!issued || issued.expiresAt <= this.now()) {
+        const { status: refusalStatus, ...refusal } = this.settings.tokenRefusal;
+        return this.reply(res, log, refusalStatus, refusal);
+      }
+      if (issued.projectId !== projectId) {
+        return this.reply(res, log, 403, BODIES.forbidden('X-Auth-Token is invalid in the request'));
+      }
     }
     const { status: missingStatus, ...missingBody } = this.settings.missingJob;
     // UNDOCUMENTED: an unknown project or instance; we answer like a missing job.
@@ -370,6 +475,48 @@ export class LakeFormationEmulator {
     if (!action) return this.reply(res, log, 200, this.render(job, 'show'));
     if (action === 'start') return this.startJob(job, res, log);
     return this.stopJob(job, res, log);
+  }
+
+  /**
+   * An AK/SK-signed request, checked as the gateway would ({@link verifySignature}): the signature,
+   * the date within 15 minutes, the security token of temporary credentials, and the project
+   * (`X-Project-Id`, UNDOCUMENTED beyond the SDKs sending it: we refuse another project's like a token of
+   * another project, 403). Returns the refusal, or nothing when the request may go on.
+   */
+  private checkSignature(
+    req: IncomingMessage,
+    url: URL,
+    body: string,
+    projectId: string,
+  ): { status: number; body: unknown } | undefined {
+    const verdict = verifySignature({
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      query: url.search,
+      headers: req.headers,
+      body,
+      secretKeyFor: (accessKey) => this.accessKeys.get(accessKey)?.secretKey,
+      now: new Date(this.now()),
+    });
+    if (!verdict.ok)
+      return { status: verdict.status, body: { error_code: verdict.code, error_msg: verdict.reason } };
+    const key = this.accessKeys.get(verdict.accessKey);
+    if (key?.securityToken !== undefined && verdict.securityToken !== key.securityToken) {
+      return {
+        status: 401,
+        body: {
+          error_code: 'APIG.0301',
+          error_msg: 'Incorrect IAM authentication information: the security token is missing or wrong',
+        },
+      };
+    }
+    if (verdict.projectId !== undefined && verdict.projectId !== projectId) {
+      return {
+        status: 403,
+        body: BODIES.forbidden('X-Project-Id does not match the project of the request'),
+      };
+    }
+    return undefined;
   }
 
   /**
@@ -715,7 +862,28 @@ export class LakeFormationEmulator {
           tokensIssued: this.tokensIssued,
           faultsInjected: this.faults.injected,
           requests: this.requests.length,
+          ...this.counters,
         });
+      case 'PUT /_admin/outage':
+        this.update({ outage: input as Outage });
+        return this.send(res, 200, { outage: this.settings.outage });
+      case 'DELETE /_admin/outage':
+        this.update({ outage: null });
+        return this.send(res, 200, { outage: null });
+      case 'PUT /_admin/rate-limit': {
+        const perSecond = input.perSecond;
+        if (typeof perSecond !== 'number' || !(perSecond > 0)) {
+          return this.send(res, 400, { error: 'perSecond must be a number above 0' });
+        }
+        this.update({ rateLimit: input as unknown as RateLimit });
+        return this.send(res, 200, { rateLimit: this.settings.rateLimit });
+      }
+      case 'DELETE /_admin/rate-limit':
+        this.update({ rateLimit: null });
+        return this.send(res, 200, { rateLimit: null });
+      case 'PUT /_admin/access-keys':
+        this.addAccessKeys((input.accessKeys as EmulatorAccessKey[] | undefined) ?? []);
+        return this.send(res, 200, { accessKeys: [...this.accessKeys.keys()] });
       default:
         return this.send(res, 404, { error: `no admin route ${route}` });
     }
@@ -730,8 +898,13 @@ export class LakeFormationEmulator {
     this.send(res, status, body);
   }
 
-  private send(res: ServerResponse, status: number, body: unknown): void {
-    const headers: Record<string, string> = { 'X-request-id': randomBytes(16).toString('hex') };
+  private send(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+    // the emulator's own clock (tests may move it), as a gateway's Date header gives its clock
+    const headers: Record<string, string> = {
+      'X-request-id': randomBytes(16).toString('hex'),
+      Date: new Date(this.now()).toUTCString(),
+      ...extra,
+    };
     if (body === undefined) {
       res.writeHead(status, headers);
       res.end();
@@ -741,6 +914,14 @@ export class LakeFormationEmulator {
     res.writeHead(status, headers);
     res.end(JSON.stringify(body));
   }
+}
+
+/** Huawei's throttling answer, with the limit the emulator applies. */
+function throttledBody(limit: RateLimit) {
+  return {
+    error_code: 'APIG.0308',
+    error_msg: `The throttling threshold has been reached: policy user over ratelimit,limit:${limit.perSecond},time:1 second`,
+  };
 }
 
 function integer(raw: string | null, fallback: number): number | undefined {

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 
 /**
  * The emulator's job store and life cycle. A stopped job turns STOPPED `stopDelayMs` after the stop
- * was accepted; until then it still reads RUNNING (Huawei documents no STOPPING status).
+ * was accepted (its own, or the emulator's); until then it still reads RUNNING (Huawei documents no
+ * STOPPING status). A job seeded `neverStops` accepts every stop and stays RUNNING, as a stop that
+ * does not take effect would look.
  */
 
 export const TYPES = ['METADATA_MIGRATION', 'PERMISSION_MIGRATION', 'METADATA_DISCOVERY'] as const;
@@ -30,6 +32,10 @@ export interface SeedJob {
   createTime?: string | number;
   /** Leave `start_time` out of responses (jobs that never ran, or to exercise fallbacks). */
   omitStartTime?: boolean;
+  /** This job's delay between an accepted stop and STOPPED, instead of the emulator's `stopDelayMs`. */
+  stopDelayMs?: number;
+  /** This job accepts a stop (202) and goes on RUNNING: a stop that never takes effect. */
+  neverStops?: boolean;
 }
 
 export interface JobRecord {
@@ -44,6 +50,8 @@ export interface JobRecord {
   stopRequestedAt?: number;
   /** Stop calls LakeFormation accepted for this job (duplicates included). */
   stopsAccepted: number;
+  stopDelayMs?: number;
+  neverStops?: boolean;
 }
 
 function toMillis(value: string | number | undefined): number | undefined {
@@ -88,6 +96,8 @@ export class JobStore {
       stopsAccepted: 0,
     };
     if (startTime !== undefined) record.startTime = startTime;
+    if (seed.stopDelayMs !== undefined) record.stopDelayMs = seed.stopDelayMs;
+    if (seed.neverStops === true) record.neverStops = true;
     this.byInstance.get(instanceId)?.set(record.id, record);
     return record;
   }
@@ -126,8 +136,12 @@ export class JobStore {
   }
 
   private settle(job: JobRecord): JobRecord {
-    if (job.stopRequestedAt !== undefined && (job.status === 'RUNNING' || job.status === 'SUBMITTED')) {
-      const stoppedAt = job.stopRequestedAt + this.stopDelayMs;
+    if (
+      job.stopRequestedAt !== undefined &&
+      !job.neverStops &&
+      (job.status === 'RUNNING' || job.status === 'SUBMITTED')
+    ) {
+      const stoppedAt = job.stopRequestedAt + (job.stopDelayMs ?? this.stopDelayMs);
       if (this.now() >= stoppedAt) {
         job.status = 'STOPPED';
         job.endTime = stoppedAt;
