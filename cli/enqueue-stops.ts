@@ -6,8 +6,8 @@ import {
   MAX_SOURCE_LENGTH,
   parseRunStartedAt,
   type StopMessage,
-} from '../lib/stop-message.js';
-import { enqueueStops } from '../lib/stop-queue.js';
+} from '../lib/domain/stop-request.js';
+import { enqueueStops } from '../lib/upstream/aws/sqs.js';
 import { isMain } from './is-main.js';
 
 /**

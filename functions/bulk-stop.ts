@@ -1,13 +1,16 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { processStopBatch } from '../lib/bulk-stop.js';
-import { getConfig } from '../lib/config.js';
-import { metrics } from '../lib/metrics.js';
-import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
-import { logging } from '../lib/middleware/logging.js';
-import { getLakeFormationClient } from '../lib/runtime.js';
-import { getSqsClient } from '../lib/stop-queue.js';
+import { getConfig } from '../lib/container/config.js';
+import { getLakeFormationClient } from '../lib/container/container.js';
+import {
+  injectLakeFormation,
+  type LakeFormationContext,
+} from '../lib/edge/middleware/inject-lake-formation.js';
+import { logging } from '../lib/edge/middleware/logging.js';
+import { processStopBatch } from '../lib/edge/queue/stop-batch.js';
+import { metrics } from '../lib/platform/metrics.js';
+import { getSqsClient } from '../lib/upstream/aws/sqs.js';
 
 const config = getConfig(['stopDlqUrl']);
 

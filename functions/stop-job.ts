@@ -2,23 +2,26 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { webhookKeysLoader } from '../lib/auth/webhook-keys.js';
-import { getConfig } from '../lib/config.js';
-import { stopResultResponse } from '../lib/http/responses.js';
-import { logger } from '../lib/logger.js';
-import { countOutcome, metrics } from '../lib/metrics.js';
-import { failureMapping } from '../lib/middleware/failures.js';
+import { getConfig } from '../lib/container/config.js';
+import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/container/container.js';
+import { stopWithOutcome } from '../lib/domain/stop.js';
+import { stopResultResponse } from '../lib/edge/http/responses.js';
 import {
   callerAuthentication,
   problemResponses,
   requestBody,
   type StopJobEvent,
   stopRequest,
-} from '../lib/middleware/http.js';
-import { injectLakeFormation, type LakeFormationContext } from '../lib/middleware/lake-formation.js';
-import { logging } from '../lib/middleware/logging.js';
-import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/runtime.js';
-import { stopWithOutcome } from '../lib/stop.js';
+} from '../lib/edge/http/stop-route.js';
+import { webhookKeysLoader } from '../lib/edge/http/webhook-keys.js';
+import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
+import {
+  injectLakeFormation,
+  type LakeFormationContext,
+} from '../lib/edge/middleware/inject-lake-formation.js';
+import { logging } from '../lib/edge/middleware/logging.js';
+import { logger } from '../lib/platform/logger.js';
+import { countOutcome, metrics } from '../lib/platform/metrics.js';
 
 const config = getConfig(['webhookSecretId']);
 

@@ -1,5 +1,5 @@
-import { signature } from '../lib/http/caller-auth.js';
-import { enqueueStops } from '../lib/stop-queue.js';
+import { signature } from '../lib/edge/http/caller-auth.js';
+import { enqueueStops } from '../lib/upstream/aws/sqs.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { exitOnSignals } from './signals.js';

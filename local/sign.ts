@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isMain } from '../cli/is-main.js';
-import { signature } from '../lib/http/caller-auth.js';
+import { signature } from '../lib/edge/http/caller-auth.js';
 
 /** A ready-to-paste curl that stops `jobId` through the local HTTP endpoint, signed now (valid ±300 s). */
 export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped from the local stack'): string {

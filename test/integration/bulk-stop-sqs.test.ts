@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetTokenCache } from '../../lib/auth/token-provider.js';
-import { enqueueStops } from '../../lib/stop-queue.js';
+import { enqueueStops } from '../../lib/upstream/aws/sqs.js';
+import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
 import { drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';

@@ -1,9 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsLoader } from '../../lib/auth/credentials.js';
-import { createTokenProvider, resetTokenCache } from '../../lib/auth/token-provider.js';
-import { createLakeFormationClient, type LakeFormationClient } from '../../lib/lakeformation/client.js';
-import { LakeFormationHttpError } from '../../lib/lakeformation/errors.js';
-import { stopWithOutcome } from '../../lib/stop.js';
+import { stopWithOutcome } from '../../lib/domain/stop.js';
+import { credentialsLoader } from '../../lib/upstream/huawei/credentials.js';
+import { createTokenProvider, resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
+import {
+  createLakeFormationClient,
+  type LakeFormationClient,
+} from '../../lib/upstream/lakeformation/client.js';
+import { LakeFormationHttpError } from '../../lib/upstream/lakeformation/errors.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator, USER } from '../support/emulator.js';
 

@@ -4,10 +4,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsLoader, resetSecretsProvider } from '../../lib/auth/credentials.js';
-import { CredentialsConfigError } from '../../lib/auth/errors.js';
-import { createTokenProvider, resetTokenCache } from '../../lib/auth/token-provider.js';
-import { createLakeFormationClient } from '../../lib/lakeformation/client.js';
+import { credentialsLoader, resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
+import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
+import { createTokenProvider, resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
+import { createLakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { uniqueName, useMoto } from '../support/aws.js';
 import { INSTANCE, PROJECT, testEmulator, USER } from '../support/emulator.js';

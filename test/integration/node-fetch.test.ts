@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fetchText } from '../../lib/http/fetch-text.js';
-import { nodeFetch } from '../../lib/http/node-fetch.js';
+import { fetchText } from '../../lib/upstream/transport/fetch-text.js';
+import { nodeFetch } from '../../lib/upstream/transport/node-fetch.js';
 
 /** A server with one route per behaviour the transport must handle. */
 let server: Server;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ReaperSummary } from '../../lib/reaper/reaper.js';
+import type { ReaperSummary } from '../../lib/domain/reaper/reaper.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
 import { drainQueue, uniqueName, useMoto } from '../support/aws.js';

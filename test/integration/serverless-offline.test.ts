@@ -4,7 +4,7 @@ import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signature } from '../../lib/http/caller-auth.js';
+import { signature } from '../../lib/edge/http/caller-auth.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { freePort } from '../../local/moto.js';
 import { createFunctionSecrets, useMoto } from '../support/aws.js';

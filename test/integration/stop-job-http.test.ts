@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetTokenCache } from '../../lib/auth/token-provider.js';
-import type { StopJobEvent } from '../../lib/middleware/http.js';
+import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createFunctionSecrets, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator } from '../support/emulator.js';

@@ -1,9 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetTokenCache } from '../../lib/auth/token-provider.js';
-import type { StopJobEvent } from '../../lib/middleware/http.js';
-import { enqueueStops } from '../../lib/stop-queue.js';
+import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import { enqueueStops } from '../../lib/upstream/aws/sqs.js';
+import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';

@@ -1,6 +1,6 @@
-import type { LakeFormationClient } from '../../lib/lakeformation/client.js';
-import { LakeFormationHttpError } from '../../lib/lakeformation/errors.js';
-import type { Job } from '../../lib/lakeformation/job.js';
+import type { LakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
+import { LakeFormationHttpError } from '../../lib/upstream/lakeformation/errors.js';
+import type { Job } from '../../lib/upstream/lakeformation/job.js';
 
 type Step = 'accept' | Error;
 

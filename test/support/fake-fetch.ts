@@ -1,4 +1,4 @@
-import type { FetchLike } from '../../lib/http/fetch-text.js';
+import type { FetchLike } from '../../lib/upstream/transport/fetch-text.js';
 
 /** One scripted answer of {@link fakeFetch}. */
 export type FakeAnswer =

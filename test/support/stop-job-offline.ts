@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
-import { resetSecretsProvider } from '../../lib/auth/credentials.js';
-import type { WebhookKeys } from '../../lib/auth/webhook-keys.js';
-import type { StopJobEvent } from '../../lib/middleware/http.js';
-import { setTransport } from '../../lib/runtime.js';
+import { setTransport } from '../../lib/container/container.js';
+import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { WebhookKeys } from '../../lib/edge/http/webhook-keys.js';
+import { resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
 import { lambdaContext } from './lambda.js';
 import { stubOfflineEnv } from './offline-env.js';
 import { upstreamFetch } from './upstream-fetch.js';

@@ -2,8 +2,8 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { processStopBatch } from '../../lib/bulk-stop.js';
-import { createLakeFormationClient } from '../../lib/lakeformation/client.js';
+import { processStopBatch } from '../../lib/edge/queue/stop-batch.js';
+import { createLakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
 import { captureLogs } from '../support/logs.js';
 import { upstreamFetch } from '../support/upstream-fetch.js';
 

@@ -4,9 +4,9 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient }
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { type BulkStopOptions, processStopBatch } from '../../lib/bulk-stop.js';
-import { LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
-import { metrics } from '../../lib/metrics.js';
+import { type BulkStopOptions, processStopBatch } from '../../lib/edge/queue/stop-batch.js';
+import { metrics } from '../../lib/platform/metrics.js';
+import { LakeFormationTimeoutError } from '../../lib/upstream/lakeformation/errors.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
 

@@ -5,8 +5,8 @@ import {
   credentialsLoader,
   parseCredentialsSecret,
   resetSecretsProvider,
-} from '../../lib/auth/credentials.js';
-import { CredentialsConfigError } from '../../lib/auth/errors.js';
+} from '../../lib/upstream/huawei/credentials.js';
+import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const SECRET = 'lf-job-stopper/test/huaweicloud-credentials';

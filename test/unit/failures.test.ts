@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { classifyFailure } from '../../lib/domain/failures.js';
 import {
   CredentialsConfigError,
   CredentialsRejectedError,
   IamUnavailableError,
-} from '../../lib/auth/errors.js';
-import { classifyFailure } from '../../lib/failures.js';
+} from '../../lib/upstream/huawei/errors.js';
 import {
   DeadlineExceededError,
   InstanceNotFoundError,
@@ -12,7 +12,7 @@ import {
   LakeFormationNetworkError,
   LakeFormationResponseError,
   LakeFormationTimeoutError,
-} from '../../lib/lakeformation/errors.js';
+} from '../../lib/upstream/lakeformation/errors.js';
 
 const http = (status: number, retryAfterSeconds?: number) =>
   new LakeFormationHttpError(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { LakeFormationResponseError } from '../../lib/lakeformation/errors.js';
-import { parseJob, parseJobPage, parseStatus, parseTimestamp } from '../../lib/lakeformation/job.js';
+import { LakeFormationResponseError } from '../../lib/upstream/lakeformation/errors.js';
+import { parseJob, parseJobPage, parseStatus, parseTimestamp } from '../../lib/upstream/lakeformation/job.js';
 
 describe('Function: parseTimestamp()', () => {
   it.each([

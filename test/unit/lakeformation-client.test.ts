@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createLakeFormationClient,
   type LakeFormationClientOptions,
-} from '../../lib/lakeformation/client.js';
+} from '../../lib/upstream/lakeformation/client.js';
 import {
   DeadlineExceededError,
   InvalidArgumentError,
@@ -11,7 +11,7 @@ import {
   LakeFormationNetworkError,
   LakeFormationResponseError,
   LakeFormationTimeoutError,
-} from '../../lib/lakeformation/errors.js';
+} from '../../lib/upstream/lakeformation/errors.js';
 import { countingTokens, type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';

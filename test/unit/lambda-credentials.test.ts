@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { defaultProvider } from '../../lib/aws/lambda-credentials.js';
+import { defaultProvider } from '../../lib/upstream/aws/lambda-credentials.js';
 
 afterEach(() => {
   vi.unstubAllEnvs();

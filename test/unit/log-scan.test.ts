@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logger } from '../../lib/logger.js';
+import { logger } from '../../lib/platform/logger.js';
 import { capturedLogLines, otherOutput, registerSecret, secretsInLogs } from '../support/logs.js';
 
 /** The secret scan every test file ends with (test/support/log-capture-setup.ts) sees all output. */

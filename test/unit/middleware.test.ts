@@ -2,12 +2,15 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { LakeFormationHttpError } from '../../lib/lakeformation/errors.js';
-import { logger } from '../../lib/logger.js';
-import { metrics } from '../../lib/metrics.js';
-import { failureMapping, StopFailedError } from '../../lib/middleware/failures.js';
-import { injectLakeFormation, type LakeFormationContext } from '../../lib/middleware/lake-formation.js';
-import { logging } from '../../lib/middleware/logging.js';
+import { failureMapping, StopFailedError } from '../../lib/edge/middleware/failure-mapping.js';
+import {
+  injectLakeFormation,
+  type LakeFormationContext,
+} from '../../lib/edge/middleware/inject-lake-formation.js';
+import { logging } from '../../lib/edge/middleware/logging.js';
+import { logger } from '../../lib/platform/logger.js';
+import { metrics } from '../../lib/platform/metrics.js';
+import { LakeFormationHttpError } from '../../lib/upstream/lakeformation/errors.js';
 import { fakeClient } from '../support/fake-client.js';
 import { lambdaContext } from '../support/lambda.js';
 import { captureLogs } from '../support/logs.js';

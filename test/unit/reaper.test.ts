@@ -1,12 +1,12 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import type { LakeFormationClient, ListJobsParams } from '../../lib/lakeformation/client.js';
-import type { Job } from '../../lib/lakeformation/job.js';
-import { metrics } from '../../lib/metrics.js';
-import { parsePolicy } from '../../lib/reaper/policy.js';
-import { EnqueueError, REAPER_SOURCE, runReaper } from '../../lib/reaper/reaper.js';
-import type { SqsClientSource } from '../../lib/stop-queue.js';
+import { parsePolicy } from '../../lib/domain/reaper/policy.js';
+import { EnqueueError, REAPER_SOURCE, runReaper } from '../../lib/domain/reaper/reaper.js';
+import { metrics } from '../../lib/platform/metrics.js';
+import type { SqsClientSource } from '../../lib/upstream/aws/sqs.js';
+import type { LakeFormationClient, ListJobsParams } from '../../lib/upstream/lakeformation/client.js';
+import type { Job } from '../../lib/upstream/lakeformation/job.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactSecrets } from '../../lib/http/redact.js';
+import { REDACTED, redactSecrets } from '../../lib/upstream/transport/redact.js';
 
 const TOKEN = `MIIEhQYJKoZIhvcNAQcCoIIEdjCCBHICAQExDTALBglghkgBZQMEAgEwggKTBgkqhkiG9w0BBwGgggKEBIICgHsidG9r${'Zw0'.repeat(60)}`;
 

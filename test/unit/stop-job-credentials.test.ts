@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetTokenCache } from '../../lib/auth/token-provider.js';
+import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, withBearer } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';
 import { offlineStopJob } from '../support/stop-job-offline.js';

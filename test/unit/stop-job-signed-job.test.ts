@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resetTokenCache } from '../../lib/auth/token-provider.js';
-import type { StopJobEvent } from '../../lib/middleware/http.js';
+import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';
 import { offlineStopJob } from '../support/stop-job-offline.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { checkStopMessage, parseStopMessage } from '../../lib/stop-message.js';
+import { checkStopMessage, parseStopMessage } from '../../lib/domain/stop-request.js';
 
 const schema = JSON.parse(
   readFileSync(new URL('../../docs/stop-message.schema.json', import.meta.url), 'utf8'),

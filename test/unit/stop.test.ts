@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InstanceNotFoundError, LakeFormationTimeoutError } from '../../lib/lakeformation/errors.js';
-import { stopWithOutcome } from '../../lib/stop.js';
-import { parseRunStartedAt } from '../../lib/stop-message.js';
+import { stopWithOutcome } from '../../lib/domain/stop.js';
+import { parseRunStartedAt } from '../../lib/domain/stop-request.js';
+import { InstanceNotFoundError, LakeFormationTimeoutError } from '../../lib/upstream/lakeformation/errors.js';
 import { fakeClient, httpError } from '../support/fake-client.js';
 import { captureLogs } from '../support/logs.js';
 

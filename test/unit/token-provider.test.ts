@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Credentials, CredentialsLoader } from '../../lib/auth/credentials.js';
-import { CredentialsRejectedError, IamUnavailableError } from '../../lib/auth/errors.js';
+import type { Credentials, CredentialsLoader } from '../../lib/upstream/huawei/credentials.js';
+import { CredentialsRejectedError, IamUnavailableError } from '../../lib/upstream/huawei/errors.js';
 import {
   createTokenProvider,
   resetTokenCache,
   type TokenProviderOptions,
-} from '../../lib/auth/token-provider.js';
+} from '../../lib/upstream/huawei/token-provider.js';
 import { type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
 import { captureLogs } from '../support/logs.js';
 

@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { resetSecretsProvider } from '../../lib/auth/credentials.js';
-import { parseWebhookKeys, WebhookKeysError, webhookKeysLoader } from '../../lib/auth/webhook-keys.js';
+import { parseWebhookKeys, WebhookKeysError, webhookKeysLoader } from '../../lib/edge/http/webhook-keys.js';
+import { resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const SECRET = 'lf-job-stopper/test/webhook-keys';

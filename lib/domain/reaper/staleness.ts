@@ -1,4 +1,4 @@
-import type { Job } from '../lakeformation/job.js';
+import type { Job } from '../../upstream/lakeformation/job.js';
 import type { JobMatch, StalePolicy } from './policy.js';
 
 /** A job as the reaper sees it: the instance it lives in included. */

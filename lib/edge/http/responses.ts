@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { Failure, FailureKind } from '../failures.js';
-import type { StopResult } from '../stop.js';
-import { jsonResponse, type ProblemCode, problemResponse } from './problem.js';
+import type { Failure, FailureKind } from '../../domain/failures.js';
+import type { StopResult } from '../../domain/stop.js';
+import { jsonResponse, type ProblemCode, problemResponse } from './problems.js';
 
 /**
  * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`

@@ -1,9 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { LakeFormationClient } from '../lakeformation/client.js';
-import { logger } from '../logger.js';
-import { metrics } from '../metrics.js';
-import type { StopMessage } from '../stop-message.js';
-import { type SqsClientSource, sendBatches } from '../stop-queue.js';
+import { logger } from '../../platform/logger.js';
+import { metrics } from '../../platform/metrics.js';
+import { type SqsClientSource, sendBatches } from '../../upstream/aws/sqs.js';
+import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
+import type { StopMessage } from '../stop-request.js';
 import type { StalePolicy } from './policy.js';
 import { scanJobs } from './scan.js';
 import { judge } from './staleness.js';

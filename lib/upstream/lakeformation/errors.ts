@@ -1,4 +1,4 @@
-import { redactSecrets } from '../http/redact.js';
+import { redactSecrets } from '../transport/redact.js';
 
 /** Base class of every failure the LakeFormation client reports. */
 export class LakeFormationError extends Error {

@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { classifyFailure } from './failures.js';
-import type { JobRef, LakeFormationClient } from './lakeformation/client.js';
-import { logger } from './logger.js';
-import { countOutcome, metrics } from './metrics.js';
-import { runPool } from './pool.js';
-import { type StopOutcome, stopWithOutcome } from './stop.js';
+import { classifyFailure } from '../../domain/failures.js';
+import { type StopOutcome, stopWithOutcome } from '../../domain/stop.js';
 import {
   INVALID_MESSAGE_CODES,
   parseRunStartedAt,
   parseStopMessage,
   type StopMessage,
-} from './stop-message.js';
+} from '../../domain/stop-request.js';
+import { logger } from '../../platform/logger.js';
+import { countOutcome, metrics } from '../../platform/metrics.js';
+import { runPool } from '../../platform/pool.js';
 import {
   type BatchEntry,
   entryBytes,
@@ -21,7 +20,8 @@ import {
   sendBatches,
   truncateUtf8,
   utf8Bytes,
-} from './stop-queue.js';
+} from '../../upstream/aws/sqs.js';
+import type { JobRef, LakeFormationClient } from '../../upstream/lakeformation/client.js';
 
 export interface BulkStopOptions {
   client: LakeFormationClient;

@@ -1,7 +1,13 @@
-import { type FetchLike, fetchText, USER_AGENT } from '../http/fetch-text.js';
-import { nodeFetch } from '../http/node-fetch.js';
-import { redactSecrets } from '../http/redact.js';
-import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
+import { type FetchLike, fetchText, USER_AGENT } from '../transport/fetch-text.js';
+import { nodeFetch } from '../transport/node-fetch.js';
+import { redactSecrets } from '../transport/redact.js';
+import {
+  DEFAULT_RETRY,
+  type RetryOptions,
+  realTiming,
+  type Timing,
+  withRetries,
+} from '../transport/retry.js';
 import {
   DeadlineExceededError,
   InvalidArgumentError,
@@ -15,7 +21,7 @@ import {
 import { assertId } from './ids.js';
 import { isJobType, type Job, type JobPage, type JobType, parseJob, parseJobPage } from './job.js';
 
-/** Supplies IAM tokens; implemented by the token provider in `lib/auth`. */
+/** Supplies IAM tokens; implemented by the token provider in `lib/upstream/huawei`. */
 export interface TokenSource {
   /** A valid token, or a failure no later than `deadline` (epoch ms) when one is given. */
   getToken(deadline?: number): Promise<string>;

@@ -1,6 +1,10 @@
-import { type CallOptions, type LakeFormationClient, LIST_LIMITS } from '../lakeformation/client.js';
-import type { JobType } from '../lakeformation/job.js';
-import { runPool } from '../pool.js';
+import { runPool } from '../../platform/pool.js';
+import {
+  type CallOptions,
+  type LakeFormationClient,
+  LIST_LIMITS,
+} from '../../upstream/lakeformation/client.js';
+import type { JobType } from '../../upstream/lakeformation/job.js';
 import type { InstanceJob } from './staleness.js';
 
 export interface ScanResult {

@@ -1,12 +1,16 @@
+import { logger } from '../platform/logger.js';
 import {
   type CallOptions,
   type JobRef,
   type LakeFormationClient,
   retryDecision,
-} from './lakeformation/client.js';
-import { InstanceNotFoundError, isErrorTableCode, LakeFormationHttpError } from './lakeformation/errors.js';
-import { JOB_TYPES, type Job, NOT_RUNNING_STATUSES } from './lakeformation/job.js';
-import { logger } from './logger.js';
+} from '../upstream/lakeformation/client.js';
+import {
+  InstanceNotFoundError,
+  isErrorTableCode,
+  LakeFormationHttpError,
+} from '../upstream/lakeformation/errors.js';
+import { JOB_TYPES, type Job, NOT_RUNNING_STATUSES } from '../upstream/lakeformation/job.js';
 
 /**
  * The outcomes every entry point reports (design: "Stop outcomes"), and `RUN_CHANGED`: the request

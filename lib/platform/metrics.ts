@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { StopOutcome } from '../domain/stop.js';
 import { logger } from './logger.js';
-import type { StopOutcome } from './stop.js';
 
 /**
  * The one metrics instance of the process (CloudWatch EMF on stdout). Its own warnings (e.g. an

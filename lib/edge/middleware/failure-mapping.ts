@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
-import { classifyFailure, type Failure } from '../failures.js';
-import { logger } from '../logger.js';
+import { classifyFailure, type Failure } from '../../domain/failures.js';
+import { logger } from '../../platform/logger.js';
 
 /** A stop could not get an outcome; `failure` says why in the outcome vocabulary. */
 export class StopFailedError extends Error {

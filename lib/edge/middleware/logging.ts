@@ -1,6 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { MiddlewareObj } from '@middy/core';
-import { logger } from '../logger.js';
+import { logger } from '../../platform/logger.js';
 
 /**
  * Adds the Lambda context to every log line and clears keys added during the previous invocation,

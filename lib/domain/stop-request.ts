@@ -1,5 +1,5 @@
-import { isValidId } from './lakeformation/ids.js';
-import { parseTimestamp } from './lakeformation/job.js';
+import { isValidId } from '../upstream/lakeformation/ids.js';
+import { parseTimestamp } from '../upstream/lakeformation/job.js';
 
 /** One job per queue message (JSON Schema: docs/stop-message.schema.json). */
 export interface StopMessage {

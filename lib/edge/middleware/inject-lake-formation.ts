@@ -1,6 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { LakeFormationClient } from '../lakeformation/client.js';
+import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
 
 /** What {@link injectLakeFormation} adds to the Lambda context. */
 export interface LakeFormationContext extends Context {

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
-import { AWS_CLIENT_OPTIONS } from './aws/client-options.js';
-import { checkStopMessage, type StopMessage } from './stop-message.js';
+import { checkStopMessage, type StopMessage } from '../../domain/stop-request.js';
+import { AWS_CLIENT_OPTIONS } from './client-options.js';
 
 let client: SQSClient | undefined;
 

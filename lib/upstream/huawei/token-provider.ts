@@ -1,9 +1,15 @@
-import { type FetchLike, fetchText, type TextResponse, USER_AGENT } from '../http/fetch-text.js';
-import { nodeFetch } from '../http/node-fetch.js';
-import { DEFAULT_RETRY, type RetryOptions, realTiming, type Timing, withRetries } from '../http/retry.js';
+import { logger } from '../../platform/logger.js';
 import type { TokenSource } from '../lakeformation/client.js';
 import { parseTimestamp } from '../lakeformation/job.js';
-import { logger } from '../logger.js';
+import { type FetchLike, fetchText, type TextResponse, USER_AGENT } from '../transport/fetch-text.js';
+import { nodeFetch } from '../transport/node-fetch.js';
+import {
+  DEFAULT_RETRY,
+  type RetryOptions,
+  realTiming,
+  type Timing,
+  withRetries,
+} from '../transport/retry.js';
 import type { CredentialsLoader } from './credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
 

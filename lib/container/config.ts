@@ -1,4 +1,4 @@
-import { isValidId } from './lakeformation/ids.js';
+import { isValidId } from '../upstream/lakeformation/ids.js';
 
 /** A configuration variable is missing or malformed; the message names the variable. */
 export class ConfigError extends Error {

@@ -1,4 +1,8 @@
-import { CredentialsConfigError, CredentialsRejectedError, IamUnavailableError } from './auth/errors.js';
+import {
+  CredentialsConfigError,
+  CredentialsRejectedError,
+  IamUnavailableError,
+} from '../upstream/huawei/errors.js';
 import {
   DeadlineExceededError,
   InstanceNotFoundError,
@@ -7,7 +11,7 @@ import {
   LakeFormationNetworkError,
   LakeFormationResponseError,
   LakeFormationTimeoutError,
-} from './lakeformation/errors.js';
+} from '../upstream/lakeformation/errors.js';
 
 /** What kind of failure kept a stop from getting an outcome. All of them are worth retrying later. */
 export type FailureKind =

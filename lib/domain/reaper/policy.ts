@@ -1,6 +1,6 @@
-import { ConfigError } from '../config.js';
-import { isValidId } from '../lakeformation/ids.js';
-import { isJobType, JOB_TYPES, type JobType } from '../lakeformation/job.js';
+import { ConfigError } from '../../container/config.js';
+import { isValidId } from '../../upstream/lakeformation/ids.js';
+import { isJobType, JOB_TYPES, type JobType } from '../../upstream/lakeformation/job.js';
 
 /** Which jobs a rule or an exclusion is about; every key given must hold. */
 export interface JobMatch {

@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import type { WebhookKeys } from '../auth/webhook-keys.js';
+import type { WebhookKeys } from './webhook-keys.js';
 
 /** How far `X-Timestamp` may be from our clock, either way. */
 export const SIGNATURE_WINDOW_SECONDS = 300;

@@ -1,16 +1,21 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
-import type { WebhookKeys } from '../auth/webhook-keys.js';
-import { classifyFailure } from '../failures.js';
-import { authenticateCaller } from '../http/caller-auth.js';
-import { ProblemError, problemResponse } from '../http/problem.js';
-import { failureResponse } from '../http/responses.js';
-import { isValidId } from '../lakeformation/ids.js';
-import { logger } from '../logger.js';
-import { metrics } from '../metrics.js';
-import { isTextUpTo, MAX_REASON_LENGTH, parseRunStartedAt, RUN_STARTED_AT_RULE } from '../stop-message.js';
-import { StopFailedError } from './failures.js';
+import { classifyFailure } from '../../domain/failures.js';
+import {
+  isTextUpTo,
+  MAX_REASON_LENGTH,
+  parseRunStartedAt,
+  RUN_STARTED_AT_RULE,
+} from '../../domain/stop-request.js';
+import { logger } from '../../platform/logger.js';
+import { metrics } from '../../platform/metrics.js';
+import { isValidId } from '../../upstream/lakeformation/ids.js';
+import { StopFailedError } from '../middleware/failure-mapping.js';
+import { authenticateCaller } from './caller-auth.js';
+import { ProblemError, problemResponse } from './problems.js';
+import { failureResponse } from './responses.js';
+import type { WebhookKeys } from './webhook-keys.js';
 
 /** What the request-phase middlewares add to the API Gateway event. */
 export interface StopJobEvent extends APIGatewayProxyEventV2 {

@@ -1,12 +1,12 @@
-import { credentialsLoader } from './auth/credentials.js';
-import { createTokenProvider } from './auth/token-provider.js';
-import type { Config } from './config.js';
-import type { FetchLike } from './http/fetch-text.js';
+import { credentialsLoader } from '../upstream/huawei/credentials.js';
+import { createTokenProvider } from '../upstream/huawei/token-provider.js';
 import {
   createLakeFormationClient,
   type LakeFormationClient,
   type TokenSource,
-} from './lakeformation/client.js';
+} from '../upstream/lakeformation/client.js';
+import type { FetchLike } from '../upstream/transport/fetch-text.js';
+import type { Config } from './config.js';
 
 let client: { config: Config; client: LakeFormationClient; tokens: TokenSource } | undefined;
 let transport: FetchLike | undefined;

@@ -1,4 +1,8 @@
-import { describeSecretError, getSecretsProvider, SECRET_CACHE_SECONDS } from './credentials.js';
+import {
+  describeSecretError,
+  getSecretsProvider,
+  SECRET_CACHE_SECONDS,
+} from '../../upstream/huawei/credentials.js';
 
 /** Caller keys from `WEBHOOK_SECRET_ID`: lists, so a key can be rotated without downtime. */
 export interface WebhookKeys {

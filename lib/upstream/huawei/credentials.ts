@@ -1,7 +1,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CredentialSource } from '../../container/config.js';
 import { AWS_CLIENT_OPTIONS } from '../aws/client-options.js';
-import type { CredentialSource } from '../config.js';
 import { CredentialsConfigError } from './errors.js';
 
 /** IAM password credentials, or a token issued elsewhere and used as-is. */
