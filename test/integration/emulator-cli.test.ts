@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const SCRIPT = fileURLToPath(new URL('../../local/emulator/main.ts', import.meta.url));
 
-/** Runs the emulator CLI with `args` until it exits (or for `untilMs`, then stops it). */
+/** Runs the emulator CLI with `args` until it exits, or until its output shows `ready` (then stops it). */
 function run(
   args: string[],
-  untilMs = 10_000,
+  ready?: RegExp,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], {
