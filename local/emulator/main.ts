@@ -59,11 +59,12 @@ runCli(async () => {
   const emulator = await startEmulator({ ...seed, port }).catch((error: unknown) => {
     throw listenProblem(error, port, 'the emulator cannot listen');
   });
+  // before anything is printed: a caller that stops it as soon as it is ready must get a clean exit
+  exitOnSignals(() => emulator.close(), { exitCode: 0 });
   console.log(`LakeFormation + IAM emulator on ${emulator.url}`);
   console.log(`  project ${emulator.projectId}, instances ${emulator.instances.join(', ')}`);
   console.log(
     `  ${emulator.store.all().length} jobs seeded from ${values.seed}; admin API under ${emulator.url}/_admin/`,
   );
-  exitOnSignals(() => emulator.close(), { exitCode: 0 });
   return undefined;
 });
