@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { enqueueStops } from '../lib/domain/enqueue.js';
 import {
   checkStopMessage,
   isTextUpTo,
@@ -7,7 +8,6 @@ import {
   parseRunStartedAt,
   type StopMessage,
 } from '../lib/domain/stop-request.js';
-import { enqueueStops } from '../lib/upstream/aws/sqs.js';
 import { isMain } from './is-main.js';
 
 /**

@@ -2,7 +2,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { getConfig } from '../lib/container/config.js';
-import { getLakeFormationClient } from '../lib/container/container.js';
+import { getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
 import {
   injectLakeFormation,
   type LakeFormationContext,
@@ -10,7 +10,6 @@ import {
 import { logging } from '../lib/edge/middleware/logging.js';
 import { processStopBatch } from '../lib/edge/queue/stop-batch.js';
 import { metrics } from '../lib/platform/metrics.js';
-import { getSqsClient } from '../lib/upstream/aws/sqs.js';
 
 const config = getConfig(['stopDlqUrl']);
 

@@ -4,6 +4,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { getConfig } from '../lib/container/config.js';
 import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/container/container.js';
+import { countOutcome } from '../lib/domain/outcomes.js';
 import { stopWithOutcome } from '../lib/domain/stop.js';
 import { stopResultResponse } from '../lib/edge/http/responses.js';
 import {
@@ -21,7 +22,7 @@ import {
 } from '../lib/edge/middleware/inject-lake-formation.js';
 import { logging } from '../lib/edge/middleware/logging.js';
 import { logger } from '../lib/platform/logger.js';
-import { countOutcome, metrics } from '../lib/platform/metrics.js';
+import { metrics } from '../lib/platform/metrics.js';
 
 const config = getConfig(['webhookSecretId']);
 

@@ -2,7 +2,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { getConfig } from '../lib/container/config.js';
-import { getLakeFormationClient } from '../lib/container/container.js';
+import { getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
 import { parsePolicy } from '../lib/domain/reaper/policy.js';
 import { type ReaperSummary, runReaper } from '../lib/domain/reaper/reaper.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
@@ -12,7 +12,6 @@ import {
 } from '../lib/edge/middleware/inject-lake-formation.js';
 import { logging } from '../lib/edge/middleware/logging.js';
 import { metrics } from '../lib/platform/metrics.js';
-import { getSqsClient } from '../lib/upstream/aws/sqs.js';
 
 const config = getConfig(['stopQueueUrl']);
 // An invalid policy fails the cold start, naming the field.

@@ -1,5 +1,5 @@
+import { enqueueStops } from '../lib/domain/enqueue.js';
 import { signature } from '../lib/edge/http/caller-auth.js';
-import { enqueueStops } from '../lib/upstream/aws/sqs.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { exitOnSignals } from './signals.js';

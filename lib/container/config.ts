@@ -1,20 +1,6 @@
+import { ConfigError } from '../platform/config-error.js';
+import type { CredentialSource } from '../upstream/huawei/credentials.js';
 import { isValidId } from '../upstream/lakeformation/ids.js';
-
-/** A configuration variable is missing or malformed; the message names the variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable}: ${problem}`);
-  }
-}
-
-/** Where the Huawei IAM credentials come from. */
-export type CredentialSource =
-  | { kind: 'secret'; secretId: string }
-  | { kind: 'env'; userName: string; password: string; domainName: string };
 
 export interface Config {
   region?: string;

@@ -1,12 +1,10 @@
 import { credentialsLoader } from '../upstream/huawei/credentials.js';
-import { createTokenProvider } from '../upstream/huawei/token-provider.js';
-import {
-  createLakeFormationClient,
-  type LakeFormationClient,
-  type TokenSource,
-} from '../upstream/lakeformation/client.js';
+import { createTokenProvider, type TokenSource } from '../upstream/huawei/token-provider.js';
+import { createLakeFormationClient, type LakeFormationClient } from '../upstream/lakeformation/client.js';
 import type { FetchLike } from '../upstream/transport/fetch-text.js';
 import type { Config } from './config.js';
+
+export { getSqsClient } from '../upstream/aws/sqs.js';
 
 let client: { config: Config; client: LakeFormationClient; tokens: TokenSource } | undefined;
 let transport: FetchLike | undefined;

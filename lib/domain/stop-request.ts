@@ -1,5 +1,5 @@
+import { parseTimestamp } from '../platform/time.js';
 import { isValidId } from '../upstream/lakeformation/ids.js';
-import { parseTimestamp } from '../upstream/lakeformation/job.js';
 
 /** One job per queue message (JSON Schema: docs/stop-message.schema.json). */
 export interface StopMessage {

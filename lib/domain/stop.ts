@@ -11,29 +11,7 @@ import {
   LakeFormationHttpError,
 } from '../upstream/lakeformation/errors.js';
 import { JOB_TYPES, type Job, NOT_RUNNING_STATUSES } from '../upstream/lakeformation/job.js';
-
-/**
- * The outcomes every entry point reports (design: "Stop outcomes"), and `RUN_CHANGED`: the request
- * named the run to stop (`runStartedAt`) and the job is on another one, which was left alone.
- */
-export const STOP_OUTCOMES = [
-  'STOP_REQUESTED',
-  'NOT_RUNNING',
-  'NOT_FOUND',
-  'NOT_STOPPABLE',
-  'RUN_CHANGED',
-] as const;
-export type StopOutcome = (typeof STOP_OUTCOMES)[number];
-
-export interface StopResult {
-  jobId: string;
-  instanceId: string;
-  outcome: StopOutcome;
-  /** The job's status, when it was read (after a refused stop, or before a stop naming its run). */
-  status?: string;
-  /** Why LakeFormation refused the stop, for `NOT_STOPPABLE`; which run the job is on, for `RUN_CHANGED`. */
-  detail?: string;
-}
+import type { StopResult } from './outcomes.js';
 
 /** Which run of the job a stop is meant for. */
 export interface RunCondition {

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { enqueueStops } from '../../lib/upstream/aws/sqs.js';
+import { enqueueStops } from '../../lib/domain/enqueue.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';

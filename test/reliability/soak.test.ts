@@ -1,8 +1,8 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { enqueueStops } from '../../lib/domain/enqueue.js';
 import type { ReaperSummary } from '../../lib/domain/reaper/reaper.js';
-import { enqueueStops } from '../../lib/upstream/aws/sqs.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
 import { createStopQueues } from '../../local/queues.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../lib/container/config.js';
+import { parseConfig } from '../../lib/container/config.js';
+import { ConfigError } from '../../lib/platform/config-error.js';
 
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';

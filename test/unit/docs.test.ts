@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { STOP_OUTCOMES } from '../../lib/domain/stop.js';
+import { STOP_OUTCOMES } from '../../lib/domain/outcomes.js';
 import { PROBLEMS } from '../../lib/edge/http/problems.js';
 import { DEAD_LETTER_CODES } from '../../lib/edge/queue/stop-batch.js';
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseTimestamp } from '../../lib/platform/time.js';
 import { LakeFormationResponseError } from '../../lib/upstream/lakeformation/errors.js';
-import { parseJob, parseJobPage, parseStatus, parseTimestamp } from '../../lib/upstream/lakeformation/job.js';
+import { parseJob, parseJobPage, parseStatus } from '../../lib/upstream/lakeformation/job.js';
 
 describe('Function: parseTimestamp()', () => {
   it.each([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lib/container/config.js';
 import { DEFAULT_POLICY, PolicyError, parsePolicy } from '../../lib/domain/reaper/policy.js';
 import { globToRegExp, type InstanceJob, judge } from '../../lib/domain/reaper/staleness.js';
+import { ConfigError } from '../../lib/platform/config-error.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const minutesAgo = (m: number) => NOW - m * 60_000;

@@ -1,7 +1,8 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { enqueueStops, sendBatches } from '../../lib/upstream/aws/sqs.js';
+import { enqueueStops } from '../../lib/domain/enqueue.js';
+import { sendBatches } from '../../lib/upstream/aws/sqs.js';
 
 const sqsMock = mockClient(SQSClient);
 const QUEUE = 'http://127.0.0.1:1/123456789012/stop';

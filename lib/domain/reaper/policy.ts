@@ -1,4 +1,4 @@
-import { ConfigError } from '../../container/config.js';
+import { ConfigError } from '../../platform/config-error.js';
 import { isValidId } from '../../upstream/lakeformation/ids.js';
 import { isJobType, JOB_TYPES, type JobType } from '../../upstream/lakeformation/job.js';
 

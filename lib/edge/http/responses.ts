@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Failure, FailureKind } from '../../domain/failures.js';
-import type { StopResult } from '../../domain/stop.js';
+import type { StopResult } from '../../domain/outcomes.js';
 import { jsonResponse, type ProblemCode, problemResponse } from './problems.js';
 
 /**

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure } from '../../domain/failures.js';
-import { type StopOutcome, stopWithOutcome } from '../../domain/stop.js';
+import { countOutcome, type StopOutcome } from '../../domain/outcomes.js';
+import { stopWithOutcome } from '../../domain/stop.js';
 import {
   INVALID_MESSAGE_CODES,
   parseRunStartedAt,
@@ -10,7 +11,7 @@ import {
   type StopMessage,
 } from '../../domain/stop-request.js';
 import { logger } from '../../platform/logger.js';
-import { countOutcome, metrics } from '../../platform/metrics.js';
+import { metrics } from '../../platform/metrics.js';
 import { runPool } from '../../platform/pool.js';
 import {
   type BatchEntry,

@@ -1,8 +1,16 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CredentialSource } from '../../container/config.js';
 import { AWS_CLIENT_OPTIONS } from '../aws/client-options.js';
 import { CredentialsConfigError } from './errors.js';
+
+/**
+ * Where the Huawei credentials come from: a Secrets Manager secret, or (local development) the
+ * environment. A further kind (an AK/SK pair, for signed requests) is one more member here and one
+ * more case in {@link credentialsLoader}.
+ */
+export type CredentialSource =
+  | { kind: 'secret'; secretId: string }
+  | { kind: 'env'; userName: string; password: string; domainName: string };
 
 /** IAM password credentials, or a token issued elsewhere and used as-is. */
 export type Credentials =

@@ -1,6 +1,5 @@
 import { logger } from '../../platform/logger.js';
-import type { TokenSource } from '../lakeformation/client.js';
-import { parseTimestamp } from '../lakeformation/job.js';
+import { parseTimestamp } from '../../platform/time.js';
 import { type FetchLike, fetchText, type TextResponse, USER_AGENT } from '../transport/fetch-text.js';
 import { nodeFetch } from '../transport/node-fetch.js';
 import {
@@ -12,6 +11,19 @@ import {
 } from '../transport/retry.js';
 import type { CredentialsLoader } from './credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
+
+/** Supplies IAM tokens to the LakeFormation client; {@link createTokenProvider} makes one. */
+export interface TokenSource {
+  /** A valid token, or a failure no later than `deadline` (epoch ms) when one is given. */
+  getToken(deadline?: number): Promise<string>;
+  /** LakeFormation rejected `token` (401): forget it so the next `getToken` fetches a new one. */
+  invalidate(token: string): void;
+  /**
+   * A token may soon be needed: start what can be done ahead of `getToken` without asking IAM for one
+   * (reading the credentials). Never throws; a failure meets the `getToken` that follows.
+   */
+  prepare?(): void;
+}
 
 export interface TokenProviderOptions {
   /** IAM base URL, e.g. `https://iam.cn-north-4.myhuaweicloud.com`. */

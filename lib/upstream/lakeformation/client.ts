@@ -1,3 +1,4 @@
+import type { TokenSource } from '../huawei/token-provider.js';
 import { type FetchLike, fetchText, USER_AGENT } from '../transport/fetch-text.js';
 import { nodeFetch } from '../transport/node-fetch.js';
 import { redactSecrets } from '../transport/redact.js';
@@ -20,19 +21,6 @@ import {
 } from './errors.js';
 import { assertId } from './ids.js';
 import { isJobType, type Job, type JobPage, type JobType, parseJob, parseJobPage } from './job.js';
-
-/** Supplies IAM tokens; implemented by the token provider in `lib/upstream/huawei`. */
-export interface TokenSource {
-  /** A valid token, or a failure no later than `deadline` (epoch ms) when one is given. */
-  getToken(deadline?: number): Promise<string>;
-  /** LakeFormation rejected `token` (401): forget it so the next `getToken` fetches a new one. */
-  invalidate(token: string): void;
-  /**
-   * A token may soon be needed: start what can be done ahead of `getToken` without asking IAM for one
-   * (reading the credentials). Never throws; a failure meets the `getToken` that follows.
-   */
-  prepare?(): void;
-}
 
 export interface LakeFormationClientOptions {
   /** Base URL, e.g. `https://lakeformation.cn-north-4.myhuaweicloud.com`. */

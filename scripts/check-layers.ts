@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/**
+ * Which folder may import which (docs/architecture.md): a module in a folder on the left may import
+ * only from the folders on the right. `x/` is x and every folder under it; `x` is that folder alone.
+ * The longest key that holds a module's folder applies to it. Folders without a key (test/, bench/,
+ * local/ apart from the emulator) are not restricted; a module of lib/ without one is refused.
+ */
+export const RULES: Readonly<Record<string, readonly string[]>> = {
+  'lib/platform': ['lib/platform'],
+  'lib/upstream/transport': ['lib/upstream/transport', 'lib/platform'],
+  'lib/upstream/aws': ['lib/upstream/aws', 'lib/platform'],
+  'lib/upstream/huawei': [
+    'lib/upstream/huawei',
+    'lib/upstream/transport',
+    'lib/upstream/aws',
+    'lib/platform',
+  ],
+  'lib/upstream/lakeformation': [
+    'lib/upstream/lakeformation',
+    'lib/upstream/huawei',
+    'lib/upstream/transport',
+    'lib/platform',
+  ],
+  'lib/domain': ['lib/domain', 'lib/upstream/', 'lib/platform'],
+  'lib/domain/reaper': ['lib/domain/reaper', 'lib/domain', 'lib/upstream/', 'lib/platform'],
+  'lib/edge/middleware': ['lib/edge/middleware', 'lib/domain/', 'lib/upstream/', 'lib/platform'],
+  'lib/edge/http': ['lib/edge/http', 'lib/edge/middleware', 'lib/domain/', 'lib/upstream/', 'lib/platform'],
+  'lib/edge/queue': ['lib/edge/queue', 'lib/edge/middleware', 'lib/domain/', 'lib/upstream/', 'lib/platform'],
+  'lib/container': ['lib/'],
+  functions: ['lib/container', 'lib/edge/', 'lib/domain/', 'lib/platform'],
+  cli: ['cli', 'lib/domain/', 'lib/upstream/', 'lib/platform'],
+  // a test double that reused the product's code would agree with any bug of it
+  'local/emulator': ['local/emulator', 'local'],
+};
+
+/** The folders whose modules the rules are about. */
+const ROOTS = ['lib', 'functions', 'cli', 'local/emulator'];
+
+function ruleOf(dir: string): string | undefined {
+  let best: string | undefined;
+  for (const key of Object.keys(RULES)) {
+    if ((dir === key || dir.startsWith(`${key}/`)) && key.length > (best?.length ?? -1)) best = key;
+  }
+  return best;
+}
+
+function allows(allowed: readonly string[], dir: string): boolean {
+  return allowed.some((entry) => (entry.endsWith('/') ? `${dir}/`.startsWith(entry) : dir === entry));
+}
+
+/** Every module a file imports or re-exports by a relative path, `import type` and `import()` included. */
+function relativeImports(text: string): string[] {
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((file) => file.fileName)
+    .filter((name) => name.startsWith('./') || name.startsWith('../'));
+}
+
+/**
+ * Every import against {@link RULES}, and every module of lib/ outside a layer. `files` maps
+ * repository-relative, `/`-separated paths to their text.
+ */
+export function violations(files: Readonly<Record<string, string>>): string[] {
+  const found: string[] = [];
+  for (const [file, text] of Object.entries(files)) {
+    const key = ruleOf(posix.dirname(file));
+    if (key === undefined) {
+      if (file.startsWith('lib/')) found.push(`${file}: not in a layer of lib/ (docs/architecture.md)`);
+      continue;
+    }
+    const allowed = RULES[key] ?? [];
+    for (const specifier of relativeImports(text)) {
+      const target = posix.normalize(posix.join(posix.dirname(file), specifier));
+      if (!allows(allowed, posix.dirname(target))) {
+        found.push(`${file} imports ${target}: ${key} may import only from ${allowed.join(', ')}`);
+      }
+    }
+  }
+  return found;
+}
+
+/** The modules the rules are about, read from the working tree under `root`. */
+export function readTree(root = fileURLToPath(new URL('..', import.meta.url))): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const dir of ROOTS) {
+    for (const name of readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })) {
+      if (!/\.(?:ts|mjs|js)$/.test(name)) continue;
+      const path = join(root, dir, name);
+      files[relative(root, path).split(sep).join('/')] = readFileSync(path, 'utf8');
+    }
+  }
+  return files;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const found = violations(readTree());
+  for (const line of found) process.stderr.write(`${line}\n`);
+  if (found.length > 0) {
+    process.stderr.write(`${found.length} finding(s) against the one-way rule (docs/architecture.md)\n`);
+    process.exitCode = 1;
+  }
+}
