@@ -3,11 +3,12 @@ import { parseArgs } from 'node:util';
 import { enqueueStops } from '../lib/domain/enqueue.js';
 import {
   checkStopMessage,
-  isTextUpTo,
   MAX_SOURCE_LENGTH,
   parseRunStartedAt,
   type StopMessage,
 } from '../lib/domain/stop-request.js';
+import { isJsonObject } from '../lib/platform/objects.js';
+import { isTextUpTo } from '../lib/platform/text.js';
 import { isMain } from './is-main.js';
 
 /**
@@ -71,15 +72,14 @@ export function parseStopList(entries: { text: string; where: string }[], defaul
     } else {
       value = { jobId: text };
     }
-    const withDefaults =
-      typeof value === 'object' && value !== null && !Array.isArray(value)
-        ? {
-            ...(defaults.instanceId !== undefined && { instanceId: defaults.instanceId }),
-            ...(defaults.reason !== undefined && { reason: defaults.reason }),
-            source: defaults.source,
-            ...value,
-          }
-        : value;
+    const withDefaults = isJsonObject(value)
+      ? {
+          ...(defaults.instanceId !== undefined && { instanceId: defaults.instanceId }),
+          ...(defaults.reason !== undefined && { reason: defaults.reason }),
+          source: defaults.source,
+          ...value,
+        }
+      : value;
     const check = checkStopMessage(withDefaults);
     if (!check.ok) {
       errors.push(`${where}: ${check.errorMessage}`);

@@ -6,14 +6,12 @@ import { getConfig } from '../lib/container/config.js';
 import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/container/container.js';
 import { countOutcome } from '../lib/domain/outcomes.js';
 import { stopWithOutcome } from '../lib/domain/stop.js';
+import { requestBody } from '../lib/edge/http/body.js';
+import { callerAuthentication } from '../lib/edge/http/caller-auth.js';
+import { problemResponses } from '../lib/edge/http/error-handler.js';
+import type { StopJobEvent } from '../lib/edge/http/event.js';
 import { stopResultResponse } from '../lib/edge/http/responses.js';
-import {
-  callerAuthentication,
-  problemResponses,
-  requestBody,
-  type StopJobEvent,
-  stopRequest,
-} from '../lib/edge/http/stop-route.js';
+import { stopRequest } from '../lib/edge/http/stop-route.js';
 import { webhookKeysLoader } from '../lib/edge/http/webhook-keys.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
 import {

@@ -1,3 +1,5 @@
+import { isJsonObject } from '../platform/objects.js';
+import { isTextUpTo } from '../platform/text.js';
 import { parseTimestamp } from '../platform/time.js';
 import { isValidId } from '../upstream/lakeformation/ids.js';
 
@@ -34,18 +36,6 @@ export function parseRunStartedAt(value: unknown): number | undefined {
 export const RUN_STARTED_AT_RULE =
   'runStartedAt must be an ISO-8601 timestamp such as 2026-05-27T10:04:35.743Z';
 
-/**
- * Whether `value` is a string of at most `max` characters, counted as JSON Schema's `maxLength`
- * counts them: code points, so an emoji is one character, not two UTF-16 units.
- */
-export function isTextUpTo(value: unknown, max: number): value is string {
-  if (typeof value !== 'string') return false;
-  if (value.length <= max) return true; // no string has more code points than UTF-16 units
-  let count = 0;
-  for (const _ of value) if (++count > max) return false;
-  return true;
-}
-
 const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']);
 
 /** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
@@ -62,10 +52,10 @@ function invalid(errorCode: InvalidMessageCode, errorMessage: string): MessageCh
 
 /** Checks a decoded message against the schema. */
 export function checkStopMessage(value: unknown): MessageCheck {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     return invalid('INVALID_MESSAGE', 'the body must be a JSON object such as {"jobId": "..."}');
   }
-  const record = value as Record<string, unknown>;
+  const record = value;
   const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
   if (unknown.length > 0)
     return invalid('INVALID_MESSAGE', `unknown field(s): ${unknown.slice(0, 5).join(', ')}`);

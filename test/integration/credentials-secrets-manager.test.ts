@@ -4,7 +4,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { credentialsLoader, resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
+import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
+import { credentialsLoader } from '../../lib/upstream/huawei/credentials.js';
 import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
 import { createTokenProvider, resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { createLakeFormationClient } from '../../lib/upstream/lakeformation/client.js';

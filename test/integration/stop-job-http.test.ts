@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createFunctionSecrets, useMoto } from '../support/aws.js';

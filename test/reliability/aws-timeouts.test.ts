@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { SqsHandler } from '../../local/sqs-poller.js';
 import { emulatorEnv, testEmulator } from '../support/emulator.js';

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseRunStartedAt } from '../../lib/domain/stop-request.js';
 import { signature } from '../../lib/edge/http/caller-auth.js';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { processStopBatch } from '../../lib/edge/queue/stop-batch.js';
 import { isValidId } from '../../lib/upstream/lakeformation/ids.js';
 import { fakeClient } from '../support/fake-client.js';

@@ -2,7 +2,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { enqueueStops } from '../../lib/domain/enqueue.js';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';

@@ -2,7 +2,7 @@ import { CreateQueueCommand, type Message, SQSClient } from '@aws-sdk/client-sqs
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { AnswerBody, ScriptedFault } from '../../local/emulator/faults.js';
 import type { LakeFormationEmulator, RequestLogEntry } from '../../local/emulator/server.js';

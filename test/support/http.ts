@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, ScheduledEvent } from 'aws-lambda';
 import { signature } from '../../lib/edge/http/caller-auth.js';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 
 export type HttpEventName =
   | 'http-stop-job-bearer'

@@ -2,9 +2,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { setTransport } from '../../lib/container/container.js';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import type { WebhookKeys } from '../../lib/edge/http/webhook-keys.js';
-import { resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
+import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
 import { lambdaContext } from './lambda.js';
 import { stubOfflineEnv } from './offline-env.js';
 import { upstreamFetch } from './upstream-fetch.js';

@@ -1,11 +1,8 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  credentialsLoader,
-  parseCredentialsSecret,
-  resetSecretsProvider,
-} from '../../lib/upstream/huawei/credentials.js';
+import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
+import { credentialsLoader, parseCredentialsSecret } from '../../lib/upstream/huawei/credentials.js';
 import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
 
 const secretsManager = mockClient(SecretsManagerClient);

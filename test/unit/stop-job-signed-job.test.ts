@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { StopJobEvent } from '../../lib/edge/http/stop-route.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { captureLogs, emfTotals, registerSecret } from '../support/logs.js';

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseWebhookKeys, WebhookKeysError, webhookKeysLoader } from '../../lib/edge/http/webhook-keys.js';
-import { resetSecretsProvider } from '../../lib/upstream/huawei/credentials.js';
+import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const SECRET = 'lf-job-stopper/test/webhook-keys';

@@ -1,4 +1,5 @@
 import { ConfigError } from '../../platform/config-error.js';
+import { isJsonObject } from '../../platform/objects.js';
 import { isValidId } from '../../upstream/lakeformation/ids.js';
 import { isJobType, JOB_TYPES, type JobType } from '../../upstream/lakeformation/job.js';
 
@@ -67,10 +68,10 @@ function list(field: string, value: unknown): unknown[] {
 }
 
 function match(field: string, value: unknown): JobMatch {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     throw new PolicyError(field, 'must be an object such as {"namePattern": "nightly_*"}');
   }
-  const record = value as Record<string, unknown>;
+  const record = value;
   const keys = Object.keys(record);
   const unknown = keys.find((key) => !MATCH_KEYS.has(key));
   if (unknown !== undefined)
@@ -108,10 +109,8 @@ function match(field: string, value: unknown): JobMatch {
  * @throws {PolicyError} naming the field at fault
  */
 export function parsePolicy(raw: unknown): StalePolicy {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PolicyError('(policy)', 'must be a JSON object');
-  }
-  const input = raw as Record<string, unknown>;
+  if (!isJsonObject(raw)) throw new PolicyError('(policy)', 'must be a JSON object');
+  const input = raw;
   const unknown = Object.keys(input).find((key) => !POLICY_KEYS.has(key));
   if (unknown !== undefined) throw new PolicyError(unknown, 'is not a policy field');
   const policy: StalePolicy = {
@@ -144,10 +143,10 @@ export function parsePolicy(raw: unknown): StalePolicy {
   }
   if (input.rules !== undefined) {
     policy.rules = list('rules', input.rules).map((rule, i) => {
-      if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+      if (!isJsonObject(rule)) {
         throw new PolicyError(`rules[${i}]`, 'must be an object {"match": {...}, "maxRunMinutes": n}');
       }
-      const { match: m, maxRunMinutes, ...rest } = rule as Record<string, unknown>;
+      const { match: m, maxRunMinutes, ...rest } = rule;
       const extra = Object.keys(rest)[0];
       if (extra !== undefined)
         throw new PolicyError(`rules[${i}].${extra}`, 'is not a rule field (match, maxRunMinutes)');

@@ -1,4 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import type { HttpMiddleware } from './event.js';
+import { ProblemError } from './problems.js';
 import type { WebhookKeys } from './webhook-keys.js';
 
 /** How far `X-Timestamp` may be from our clock, either way. */
@@ -64,4 +66,33 @@ export function authenticateCaller(
   for (const key of keys.hmacKeys)
     ok = safeEqual(sent.toLowerCase(), signature(key, timestamp, rawBody)) || ok;
   return ok ? { ok: true, method: 'hmac' } : { ok: false, detail: 'the signature does not match' };
+}
+
+/**
+ * Caller authentication: bearer token or HMAC signature, keys from `keys()` (cached). A caller who
+ * fails gets 401 and nothing further runs: no LakeFormation call, no IAM call.
+ */
+export function callerAuthentication({
+  keys,
+  now = Date.now,
+}: {
+  keys: () => Promise<WebhookKeys>;
+  now?: () => number;
+}): HttpMiddleware {
+  return {
+    before: async ({ event }) => {
+      const result = authenticateCaller(
+        event.headers ?? {},
+        event.rawBody,
+        await keys(),
+        Math.floor(now() / 1000),
+      );
+      if (!result.ok) {
+        throw new ProblemError('UNAUTHENTICATED', result.detail, {
+          headers: { 'WWW-Authenticate': 'Bearer, HMAC-SHA256 headers="X-Timestamp X-Signature"' },
+        });
+      }
+      event.caller = { method: result.method };
+    },
+  };
 }

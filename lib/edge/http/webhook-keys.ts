@@ -1,8 +1,5 @@
-import {
-  describeSecretError,
-  getSecretsProvider,
-  SECRET_CACHE_SECONDS,
-} from '../../upstream/huawei/credentials.js';
+import { isJsonObject } from '../../platform/objects.js';
+import { describeSecretError, getSecretsProvider, SECRET_CACHE_SECONDS } from '../../upstream/aws/secrets.js';
 
 /** Caller keys from `WEBHOOK_SECRET_ID`: lists, so a key can be rotated without downtime. */
 export interface WebhookKeys {
@@ -25,10 +22,10 @@ function stringList(secretId: string, data: Record<string, unknown>, field: stri
 
 /** Validates the secret's JSON without quoting any key. */
 export function parseWebhookKeys(secretId: string, data: unknown): WebhookKeys {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  if (!isJsonObject(data)) {
     throw new WebhookKeysError(`secret ${secretId} must hold {"hmacKeys": [...], "bearerTokens": [...]}`);
   }
-  const record = data as Record<string, unknown>;
+  const record = data;
   const keys = {
     hmacKeys: stringList(secretId, record, 'hmacKeys'),
     bearerTokens: stringList(secretId, record, 'bearerTokens'),

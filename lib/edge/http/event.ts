@@ -1,0 +1,13 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
+
+/** What the request-phase middlewares add to the API Gateway event. */
+export interface StopJobEvent extends APIGatewayProxyEventV2 {
+  /** The body as received, base64 decoded when `isBase64Encoded`. */
+  rawBody: Buffer;
+  caller?: { method: 'hmac' | 'bearer' };
+  stopRequest: { instanceId: string; jobId: string; reason?: string; runStartedAt?: number };
+}
+
+/** A middleware of the HTTP function. */
+export type HttpMiddleware = MiddlewareObj<StopJobEvent, APIGatewayProxyResultV2, Error>;
