@@ -13,8 +13,77 @@ import {
   LakeFormationTimeoutError,
 } from '../upstream/lakeformation/errors.js';
 
-/** What kind of failure kept a stop from getting an outcome. All of them are worth retrying later. */
-export type FailureKind =
+/** What becomes of a queue message that ends with a failure (the `disposition` of its log line). */
+export type QueueDisposition = 'acknowledged' | 'dead-lettered' | 'retry';
+
+interface FailureRow {
+  /** The status the webhook answers with. */
+  httpStatus: number;
+  /** The `code` of the webhook's problem answer (docs/openapi.yaml). */
+  problem: string;
+  /**
+   * What the queue function does with a message that ends so; `null` for failures only the webhook
+   * meets. A dead-lettered message and a retried one carry the kind itself as their `errorCode`.
+   */
+  queue: QueueDisposition | null;
+}
+
+/**
+ * Every way a stop request can fail, and what each entry point makes of it: the one table. A new
+ * failure is a new row; the webhook's problems (edge/http/problems.ts), the dead-letter codes and
+ * the retries are read from here.
+ */
+export const FAILURES = {
+  /** The body or message is not JSON. */
+  INVALID_JSON: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  /** It is JSON but not a stop request: not an object, an unknown field, a field out of its rule. */
+  INVALID_MESSAGE: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  /** A job or instance id that is not 1-64 letters, digits or dashes. */
+  INVALID_ID: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  /** The webhook caller is not authenticated. */
+  UNAUTHENTICATED: { httpStatus: 401, problem: 'UNAUTHENTICATED', queue: null },
+  /** The instance is not one this service may act on. */
+  INSTANCE_NOT_ALLOWED: { httpStatus: 403, problem: 'INSTANCE_NOT_ALLOWED', queue: 'dead-lettered' },
+  /** The outcome `NOT_FOUND`: nothing to stop, so a message is done with. */
+  JOB_NOT_FOUND: { httpStatus: 404, problem: 'JOB_NOT_FOUND', queue: 'acknowledged' },
+  /** The outcome `NOT_STOPPABLE`: LakeFormation refused the stop of a job that runs. */
+  JOB_NOT_STOPPABLE: { httpStatus: 409, problem: 'JOB_NOT_STOPPABLE', queue: 'dead-lettered' },
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, problem: 'PAYLOAD_TOO_LARGE', queue: null },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, problem: 'UNSUPPORTED_MEDIA_TYPE', queue: null },
+  /** LakeFormation throttles (429). */
+  THROTTLED: { httpStatus: 429, problem: 'THROTTLED', queue: 'retry' },
+  /** A defect of ours, or a failure nothing else names. */
+  INTERNAL: { httpStatus: 500, problem: 'INTERNAL_ERROR', queue: 'retry' },
+  /** LakeFormation or IAM failed: 5xx, an answer we do not understand, no connection. */
+  UPSTREAM_ERROR: { httpStatus: 502, problem: 'UPSTREAM_ERROR', queue: 'retry' },
+  /** Huawei refused this service's credentials. The caller's request is fine; ours is not. */
+  CREDENTIALS_REJECTED: { httpStatus: 502, problem: 'UPSTREAM_ERROR', queue: 'retry' },
+  /** LakeFormation or IAM did not answer in time. */
+  UPSTREAM_TIMEOUT: { httpStatus: 504, problem: 'UPSTREAM_TIMEOUT', queue: 'retry' },
+  /** A queued stop not started: too close to the Lambda timeout. */
+  DEADLINE: { httpStatus: 504, problem: 'UPSTREAM_TIMEOUT', queue: 'retry' },
+} as const satisfies Record<string, FailureRow>;
+
+export type FailureKind = keyof typeof FAILURES;
+/** The `code` vocabulary of the webhook's problem answers. */
+export type ProblemCode = (typeof FAILURES)[FailureKind]['problem'];
+/** The kinds a queue message is dead-lettered for: its DLQ copy's `errorCode`. */
+export type DeadLetterCode = {
+  [K in FailureKind]: (typeof FAILURES)[K]['queue'] extends 'dead-lettered' ? K : never;
+}[FailureKind];
+
+/** Every kind, in the table's order. */
+export const FAILURE_KINDS = Object.keys(FAILURES) as FailureKind[];
+
+/** Whether a queue message that ends with `kind` is dead-lettered. */
+export const isDeadLetterCode = (kind: FailureKind): kind is DeadLetterCode =>
+  FAILURES[kind].queue === 'dead-lettered';
+
+/** Every `errorCode` a message sent to the DLQ by the queue function can carry (docs/runbook.md explains each). */
+export const DEAD_LETTER_CODES: readonly DeadLetterCode[] = FAILURE_KINDS.filter(isDeadLetterCode);
+
+/** What kept a stop from getting an outcome, once it was made: all of them are worth retrying later. */
+export type StopFailureKind =
   | 'THROTTLED'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'
@@ -22,13 +91,21 @@ export type FailureKind =
   | 'INTERNAL';
 
 export interface Failure {
-  kind: FailureKind;
-  /** The HTTP status the webhook answers with. */
-  httpStatus: 429 | 502 | 504 | 500;
+  kind: StopFailureKind;
+  /** The HTTP status the webhook answers with: the kind's, from {@link FAILURES}. */
+  httpStatus: (typeof FAILURES)[StopFailureKind]['httpStatus'];
   /** Safe to show a caller or write to a log: no tokens, no keys. */
   detail: string;
   retryAfterSeconds?: number;
   upstream?: { status?: number; errorCode?: string; errorMsg?: string; requestId?: string };
+}
+
+function failure(
+  kind: StopFailureKind,
+  detail: string,
+  extra: Pick<Failure, 'retryAfterSeconds' | 'upstream'> = {},
+): Failure {
+  return { kind, httpStatus: FAILURES[kind].httpStatus, detail, ...extra };
 }
 
 /** Default wait suggested to a throttled caller; Huawei advises 2-5 s. */
@@ -47,57 +124,45 @@ export function classifyFailure(error: unknown): Failure {
       ...(error.requestId !== undefined && { requestId: error.requestId }),
     };
     if (error.status === 429) {
-      return {
-        kind: 'THROTTLED',
-        httpStatus: 429,
-        detail: 'LakeFormation is throttling requests',
+      return failure('THROTTLED', 'LakeFormation is throttling requests', {
         retryAfterSeconds: error.retryAfterSeconds ?? THROTTLE_RETRY_AFTER_SECONDS,
         upstream,
-      };
+      });
     }
-    if (error.status === 408) {
-      return { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: 'LakeFormation timed out', upstream };
-    }
+    if (error.status === 408) return failure('UPSTREAM_TIMEOUT', 'LakeFormation timed out', { upstream });
     if (error.status === 403 || isTokenRefusal(error.status, error.errorCode)) {
-      return {
-        kind: 'CREDENTIALS_REJECTED',
-        httpStatus: 502,
-        detail: `LakeFormation refused this service's credentials (HTTP ${error.status})`,
-        upstream,
-      };
+      return failure(
+        'CREDENTIALS_REJECTED',
+        `LakeFormation refused this service's credentials (HTTP ${error.status})`,
+        { upstream },
+      );
     }
-    return {
-      kind: 'UPSTREAM_ERROR',
-      httpStatus: 502,
-      detail: `LakeFormation answered HTTP ${error.status}`,
-      upstream,
-    };
+    return failure('UPSTREAM_ERROR', `LakeFormation answered HTTP ${error.status}`, { upstream });
   }
   if (error instanceof InstanceNotFoundError) {
-    return {
-      kind: 'UPSTREAM_ERROR',
-      httpStatus: 502,
-      detail: `LakeFormation has no instance ${error.instanceId} in this project: check LAKEFORMATION_INSTANCE_ID and LAKEFORMATION_ALLOWED_INSTANCE_IDS`,
-      upstream: {
-        status: error.cause.status,
-        ...(error.cause.errorCode !== undefined && { errorCode: error.cause.errorCode }),
-        ...(error.cause.errorMsg !== undefined && { errorMsg: error.cause.errorMsg }),
+    return failure(
+      'UPSTREAM_ERROR',
+      `LakeFormation has no instance ${error.instanceId} in this project: check LAKEFORMATION_INSTANCE_ID and LAKEFORMATION_ALLOWED_INSTANCE_IDS`,
+      {
+        upstream: {
+          status: error.cause.status,
+          ...(error.cause.errorCode !== undefined && { errorCode: error.cause.errorCode }),
+          ...(error.cause.errorMsg !== undefined && { errorMsg: error.cause.errorMsg }),
+        },
       },
-    };
+    );
   }
   if (error instanceof LakeFormationTimeoutError || error instanceof DeadlineExceededError) {
-    return { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: error.message };
+    return failure('UPSTREAM_TIMEOUT', error.message);
   }
   if (error instanceof LakeFormationNetworkError || error instanceof LakeFormationResponseError) {
-    return { kind: 'UPSTREAM_ERROR', httpStatus: 502, detail: error.message };
+    return failure('UPSTREAM_ERROR', error.message);
   }
   if (error instanceof CredentialsRejectedError || error instanceof CredentialsConfigError) {
-    return { kind: 'CREDENTIALS_REJECTED', httpStatus: 502, detail: error.message };
+    return failure('CREDENTIALS_REJECTED', error.message);
   }
   if (error instanceof IamUnavailableError) {
-    return error.timedOut
-      ? { kind: 'UPSTREAM_TIMEOUT', httpStatus: 504, detail: error.message }
-      : { kind: 'UPSTREAM_ERROR', httpStatus: 502, detail: error.message };
+    return failure(error.timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', error.message);
   }
-  return { kind: 'INTERNAL', httpStatus: 500, detail: 'internal error' };
+  return failure('INTERNAL', 'internal error');
 }

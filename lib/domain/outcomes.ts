@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { metrics } from '../platform/metrics.js';
+import { type DeadLetterCode, type FailureKind, isDeadLetterCode } from './failures.js';
 
 /**
  * The outcomes every entry point reports (design: "Stop outcomes"), and `RUN_CHANGED`: the request
@@ -24,15 +25,33 @@ export interface StopResult {
   detail?: string;
 }
 
-const METRIC_OF: Record<StopOutcome, string> = {
-  STOP_REQUESTED: 'StopRequested',
-  NOT_RUNNING: 'NotRunning',
-  NOT_FOUND: 'NotFound',
-  NOT_STOPPABLE: 'NotStoppable',
-  RUN_CHANGED: 'RunChanged',
-};
+/**
+ * What each outcome is to each entry point: its metric, and either the webhook's success status or
+ * the failure row (domain/failures.ts) it answers and is queued as. An outcome is not a failure (a
+ * job that is not there needs no stop), but the two a caller must be told apart from a stop answer
+ * as problems, and a queue message is done with or dead-lettered by that row's rule.
+ */
+export const OUTCOMES = {
+  STOP_REQUESTED: { metric: 'StopRequested', httpStatus: 202 },
+  NOT_RUNNING: { metric: 'NotRunning', httpStatus: 200 },
+  NOT_FOUND: { metric: 'NotFound', failure: 'JOB_NOT_FOUND' },
+  NOT_STOPPABLE: { metric: 'NotStoppable', failure: 'JOB_NOT_STOPPABLE' },
+  RUN_CHANGED: { metric: 'RunChanged', httpStatus: 200 },
+} as const satisfies Record<
+  StopOutcome,
+  { metric: string } & ({ httpStatus: number } | { failure: FailureKind })
+>;
+
+/**
+ * Why a queue message whose stop ended with `outcome` is dead-lettered (its DLQ copy's `errorCode`),
+ * by the rule of the failure row the outcome points at; `undefined` when the message is done with.
+ */
+export function outcomeDeadLetterCode(outcome: StopOutcome): DeadLetterCode | undefined {
+  const row = OUTCOMES[outcome];
+  return 'failure' in row && isDeadLetterCode(row.failure) ? row.failure : undefined;
+}
 
 /** Counts stop outcomes, under the same metric whichever entry point reached them. */
 export function countOutcome(outcome: StopOutcome, count = 1): void {
-  metrics.addMetric(METRIC_OF[outcome], MetricUnit.Count, count);
+  metrics.addMetric(OUTCOMES[outcome].metric, MetricUnit.Count, count);
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_CODES } from '../../lib/domain/failures.js';
 import { STOP_OUTCOMES } from '../../lib/domain/outcomes.js';
 import { PROBLEMS } from '../../lib/edge/http/problems.js';
-import { DEAD_LETTER_CODES } from '../../lib/edge/queue/stop-batch.js';
 
 type Property = { enum?: string[]; pattern?: string; maxLength?: number };
 const openapi = load(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as {

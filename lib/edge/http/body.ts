@@ -25,7 +25,7 @@ export function requestBody({ maxBytes = MAX_BODY_BYTES }: { maxBytes?: number }
       // read as another (often empty) body, and the stop made
       if (event.isBase64Encoded && !BASE64.test(body)) {
         throw new ProblemError(
-          'INVALID_REQUEST',
+          'INVALID_MESSAGE',
           'the body is marked base64-encoded but is not valid base64',
         );
       }

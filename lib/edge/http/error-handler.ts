@@ -18,7 +18,7 @@ export function problemResponses(): HttpMiddleware {
       if (error instanceof ProblemError) {
         logger.info('request rejected', { code: error.code, detail: error.detail });
         metrics.addMetric('RequestRejected', MetricUnit.Count, 1);
-        request.response = problemResponse(error.code, error.detail, error.options);
+        request.response = problemResponse(error.kind, error.detail, error.options);
         return;
       }
       const failure = error instanceof StopFailedError ? error.failure : classifyFailure(error);

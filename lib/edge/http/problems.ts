@@ -1,21 +1,32 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { FAILURE_KINDS, FAILURES, type FailureKind, type ProblemCode } from '../../domain/failures.js';
 
-/** The `code` vocabulary of the HTTP API's errors. */
-export const PROBLEMS = {
-  INVALID_REQUEST: { status: 400, title: 'Invalid request' },
-  UNAUTHENTICATED: { status: 401, title: 'Caller not authenticated' },
-  INSTANCE_NOT_ALLOWED: { status: 403, title: 'Instance not allowed' },
-  JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
-  JOB_NOT_STOPPABLE: { status: 409, title: 'Job cannot be stopped' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
-  THROTTLED: { status: 429, title: 'LakeFormation is throttling requests' },
-  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
-  UPSTREAM_ERROR: { status: 502, title: 'LakeFormation call failed' },
-  UPSTREAM_TIMEOUT: { status: 504, title: 'LakeFormation did not answer in time' },
-} as const;
+/** How the webhook titles each problem code; the status comes with the failure (domain/failures.ts). */
+const PROBLEM_TITLES: Record<ProblemCode, string> = {
+  INVALID_REQUEST: 'Invalid request',
+  UNAUTHENTICATED: 'Caller not authenticated',
+  INSTANCE_NOT_ALLOWED: 'Instance not allowed',
+  JOB_NOT_FOUND: 'Job not found',
+  JOB_NOT_STOPPABLE: 'Job cannot be stopped',
+  PAYLOAD_TOO_LARGE: 'Payload too large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
+  THROTTLED: 'LakeFormation is throttling requests',
+  INTERNAL_ERROR: 'Internal error',
+  UPSTREAM_ERROR: 'LakeFormation call failed',
+  UPSTREAM_TIMEOUT: 'LakeFormation did not answer in time',
+};
 
-export type ProblemCode = keyof typeof PROBLEMS;
+/** The `code` vocabulary of the HTTP API's errors, each with its status and title (docs/openapi.yaml). */
+export const PROBLEMS: Readonly<Record<ProblemCode, { status: number; title: string }>> = problemsByCode();
+
+function problemsByCode() {
+  const problems: Partial<Record<ProblemCode, { status: number; title: string }>> = {};
+  for (const kind of FAILURE_KINDS) {
+    const { problem, httpStatus } = FAILURES[kind];
+    problems[problem] ??= { status: httpStatus, title: PROBLEM_TITLES[problem] };
+  }
+  return problems as Record<ProblemCode, { status: number; title: string }>;
+}
 
 export interface ProblemOptions {
   headers?: Record<string, string>;
@@ -23,27 +34,34 @@ export interface ProblemOptions {
   members?: Record<string, unknown>;
 }
 
-/** An error that is answered with the given problem; thrown by the request-phase middlewares. */
+/** A request refused for `kind`; thrown by the request-phase middlewares, answered as its problem. */
 export class ProblemError extends Error {
   override name = 'ProblemError';
+  /** The problem code the answer carries. */
+  readonly code: ProblemCode;
   constructor(
-    readonly code: ProblemCode,
+    readonly kind: FailureKind,
     readonly detail: string,
     readonly options: ProblemOptions = {},
   ) {
+    const code = FAILURES[kind].problem;
     super(`${code}: ${detail}`);
+    this.code = code;
   }
 }
 
 const NO_STORE = { 'Cache-Control': 'no-store' };
 
-/** An `application/problem+json` (RFC 9457) response: `{"type","title","status","detail","code"}`. */
+/**
+ * The `application/problem+json` (RFC 9457) answer for a failure of `kind`:
+ * `{"type","title","status","detail","code"}`, its status and code from the kind's row.
+ */
 export function problemResponse(
-  code: ProblemCode,
+  kind: FailureKind,
   detail: string,
   options: ProblemOptions = {},
 ): APIGatewayProxyStructuredResultV2 {
-  const { status, title } = PROBLEMS[code];
+  const { httpStatus: status, problem: code } = FAILURES[kind];
   return {
     statusCode: status,
     headers: { 'Content-Type': 'application/problem+json', ...NO_STORE, ...options.headers },
@@ -51,7 +69,7 @@ export function problemResponse(
     body: JSON.stringify({
       ...options.members,
       type: `urn:lf-job-stopper:problem:${code.toLowerCase().replaceAll('_', '-')}`,
-      title,
+      title: PROBLEM_TITLES[code],
       status,
       detail,
       code,

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { Failure, FailureKind } from '../../domain/failures.js';
-import type { StopResult } from '../../domain/outcomes.js';
-import { jsonResponse, type ProblemCode, problemResponse } from './problems.js';
+import type { Failure } from '../../domain/failures.js';
+import { OUTCOMES, type StopResult } from '../../domain/outcomes.js';
+import { jsonResponse, problemResponse } from './problems.js';
 
 /**
  * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`
@@ -12,14 +12,18 @@ export function stopResultResponse(result: StopResult): APIGatewayProxyStructure
   const members = { jobId: result.jobId, instanceId: result.instanceId, outcome: result.outcome };
   switch (result.outcome) {
     case 'STOP_REQUESTED':
-      return jsonResponse(202, members);
+      return jsonResponse(OUTCOMES.STOP_REQUESTED.httpStatus, members);
     case 'NOT_RUNNING':
-      return jsonResponse(200, { ...members, status: result.status });
+      return jsonResponse(OUTCOMES.NOT_RUNNING.httpStatus, { ...members, status: result.status });
     case 'RUN_CHANGED':
-      return jsonResponse(200, { ...members, status: result.status, detail: result.detail });
+      return jsonResponse(OUTCOMES.RUN_CHANGED.httpStatus, {
+        ...members,
+        status: result.status,
+        detail: result.detail,
+      });
     case 'NOT_FOUND':
       return problemResponse(
-        'JOB_NOT_FOUND',
+        OUTCOMES.NOT_FOUND.failure,
         `LakeFormation has no job ${result.jobId} in instance ${result.instanceId}`,
         {
           members,
@@ -27,7 +31,7 @@ export function stopResultResponse(result: StopResult): APIGatewayProxyStructure
       );
     case 'NOT_STOPPABLE':
       return problemResponse(
-        'JOB_NOT_STOPPABLE',
+        OUTCOMES.NOT_STOPPABLE.failure,
         `LakeFormation refused to stop job ${result.jobId} in status ${result.status ?? 'unknown'}${result.detail ? ` (${result.detail})` : ''}`,
         // `status` is the problem's HTTP status (RFC 9457), so the job's goes in `jobStatus`.
         { members: { ...members, jobStatus: result.status } },
@@ -35,20 +39,12 @@ export function stopResultResponse(result: StopResult): APIGatewayProxyStructure
   }
 }
 
-const CODE_OF: Record<FailureKind, ProblemCode> = {
-  THROTTLED: 'THROTTLED',
-  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
-  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
-  CREDENTIALS_REJECTED: 'UPSTREAM_ERROR',
-  INTERNAL: 'INTERNAL_ERROR',
-};
-
 /** The HTTP answer for a failure: 429 with `Retry-After`, 502, 504, or 500 for a defect of ours. */
 export function failureResponse(failure: Failure): APIGatewayProxyStructuredResultV2 {
   const headers: Record<string, string> = {};
   if (failure.retryAfterSeconds !== undefined) headers['Retry-After'] = String(failure.retryAfterSeconds);
   const upstream = failure.upstream;
-  return problemResponse(CODE_OF[failure.kind], failure.detail, {
+  return problemResponse(failure.kind, failure.detail, {
     headers,
     ...(upstream && {
       members: {

@@ -25,28 +25,28 @@ function parseBody(raw: Buffer): StopBody {
   try {
     body = JSON.parse(text);
   } catch {
-    throw new ProblemError('INVALID_REQUEST', 'the body is not valid JSON');
+    throw new ProblemError('INVALID_JSON', 'the body is not valid JSON');
   }
   if (!isJsonObject(body)) {
-    throw new ProblemError('INVALID_REQUEST', 'the body must be a JSON object such as {"reason": "..."}');
+    throw new ProblemError('INVALID_MESSAGE', 'the body must be a JSON object such as {"reason": "..."}');
   }
   const unknown = Object.keys(body).filter((key) => !BODY_FIELDS.has(key));
   if (unknown.length > 0) {
     throw new ProblemError(
-      'INVALID_REQUEST',
+      'INVALID_MESSAGE',
       `unknown field(s) in the body: ${unknown.slice(0, 5).join(', ')}`,
     );
   }
   const { reason, runStartedAt, jobId, instanceId } = body;
   if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
     throw new ProblemError(
-      'INVALID_REQUEST',
+      'INVALID_MESSAGE',
       `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,
     );
   }
   const runStart = parseRunStartedAt(runStartedAt);
   if (runStartedAt !== undefined && runStart === undefined) {
-    throw new ProblemError('INVALID_REQUEST', RUN_STARTED_AT_RULE, { members: { field: 'runStartedAt' } });
+    throw new ProblemError('INVALID_MESSAGE', RUN_STARTED_AT_RULE, { members: { field: 'runStartedAt' } });
   }
   return {
     ...(reason !== undefined && { reason: reason as string }),
@@ -68,7 +68,7 @@ function checkBinding(body: StopBody, jobId: string, instanceId: string): void {
   ] as const) {
     const named = body[field];
     if (named !== undefined && named !== expected) {
-      throw new ProblemError('INVALID_REQUEST', `the body's ${field} is not the one the path names`, {
+      throw new ProblemError('INVALID_MESSAGE', `the body's ${field} is not the one the path names`, {
         members: { field },
       });
     }
@@ -97,12 +97,12 @@ export function stopRequest({
       const jobId = event.pathParameters?.jobId;
       const instanceId = event.pathParameters?.instanceId ?? defaultInstanceId;
       if (!isValidId(jobId)) {
-        throw new ProblemError('INVALID_REQUEST', 'jobId must be 1-64 letters, digits or dashes', {
+        throw new ProblemError('INVALID_ID', 'jobId must be 1-64 letters, digits or dashes', {
           members: { field: 'jobId' },
         });
       }
       if (!isValidId(instanceId)) {
-        throw new ProblemError('INVALID_REQUEST', 'instanceId must be 1-64 letters, digits or dashes', {
+        throw new ProblemError('INVALID_ID', 'instanceId must be 1-64 letters, digits or dashes', {
           members: { field: 'instanceId' },
         });
       }
@@ -111,7 +111,7 @@ export function stopRequest({
       if (signedJobRequired && event.caller?.method === 'hmac') {
         if (body.jobId === undefined) {
           throw new ProblemError(
-            'INVALID_REQUEST',
+            'INVALID_MESSAGE',
             'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
             { members: { field: 'jobId' } },
           );
@@ -119,7 +119,7 @@ export function stopRequest({
         // a body naming only its job would also reach that job id on any other allowed instance
         if (event.pathParameters?.instanceId !== undefined && body.instanceId === undefined) {
           throw new ProblemError(
-            'INVALID_REQUEST',
+            'INVALID_MESSAGE',
             'a signed body for a path that names an instance must name that instanceId too (this service requires it): sign {"jobId": "...", "instanceId": "...", ...}',
             { members: { field: 'instanceId' } },
           );

@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { classifyFailure } from '../../domain/failures.js';
-import { countOutcome, type StopOutcome } from '../../domain/outcomes.js';
-import { stopWithOutcome } from '../../domain/stop.js';
 import {
-  INVALID_MESSAGE_CODES,
-  parseRunStartedAt,
-  parseStopMessage,
-  type StopMessage,
-} from '../../domain/stop-request.js';
+  classifyFailure,
+  type DeadLetterCode,
+  type FailureKind,
+  type QueueDisposition,
+} from '../../domain/failures.js';
+import { countOutcome, outcomeDeadLetterCode, type StopOutcome } from '../../domain/outcomes.js';
+import { stopWithOutcome } from '../../domain/stop.js';
+import { parseRunStartedAt, parseStopMessage, type StopMessage } from '../../domain/stop-request.js';
 import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
 import { runPool } from '../../platform/pool.js';
@@ -43,12 +43,10 @@ export interface BulkStopOptions {
   now?: () => number;
 }
 
-export type Disposition = 'acknowledged' | 'dead-lettered' | 'retry';
-
 /** What happened to one message; logged as one line. */
 export interface MessageReport {
   messageId: string;
-  disposition: Disposition;
+  disposition: QueueDisposition;
   jobId?: string;
   instanceId?: string;
   source?: string;
@@ -60,17 +58,9 @@ export interface MessageReport {
   /** For `RUN_CHANGED`: which run the job is on. */
   detail?: string;
   /** Why it was dead-lettered or will be retried. */
-  errorCode?: string;
+  errorCode?: FailureKind;
   errorMessage?: string;
 }
-
-/** Every `errorCode` a message sent to the DLQ by this function can carry (docs/runbook.md explains each). */
-export const DEAD_LETTER_CODES = [
-  ...INVALID_MESSAGE_CODES,
-  'INSTANCE_NOT_ALLOWED',
-  'JOB_NOT_STOPPABLE',
-] as const;
-export type DeadLetterCode = (typeof DEAD_LETTER_CODES)[number];
 
 interface DeadLetter {
   record: SQSRecord;
@@ -187,9 +177,10 @@ export async function processStopBatch(
             ...(result.status !== undefined && { status: result.status }),
             ...(result.outcome === 'RUN_CHANGED' && { detail: result.detail }),
           };
-          if (result.outcome === 'NOT_STOPPABLE') {
+          const deadLetterCode = outcomeDeadLetterCode(result.outcome);
+          if (deadLetterCode !== undefined) {
             const why = `job is ${result.status ?? 'in an unknown status'} and LakeFormation refused the stop${result.detail ? `: ${result.detail}` : ''}`;
-            deadLetter(record, 'JOB_NOT_STOPPABLE', why, {
+            deadLetter(record, deadLetterCode, why, {
               ...messageContext(group.ref, message),
               ...outcome,
             });
