@@ -2,6 +2,7 @@ import { isJsonObject } from '../platform/objects.js';
 import { isTextUpTo } from '../platform/text.js';
 import { parseTimestamp } from '../platform/time.js';
 import { isValidId } from '../upstream/lakeformation/ids.js';
+import type { FailureKind } from './failures.js';
 
 /** One job per queue message (JSON Schema: docs/stop-message.schema.json). */
 export interface StopMessage {
@@ -36,59 +37,179 @@ export function parseRunStartedAt(value: unknown): number | undefined {
 export const RUN_STARTED_AT_RULE =
   'runStartedAt must be an ISO-8601 timestamp such as 2026-05-27T10:04:35.743Z';
 
-const FIELDS = new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']);
+/** The failures a stop request can be refused for as it is read; each is a row of domain/failures.ts. */
+export type InvalidRequestKind = Extract<FailureKind, 'INVALID_JSON' | 'INVALID_MESSAGE' | 'INVALID_ID'>;
 
-/** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
-export const INVALID_MESSAGE_CODES = ['INVALID_JSON', 'INVALID_MESSAGE', 'INVALID_ID'] as const;
-export type InvalidMessageCode = (typeof INVALID_MESSAGE_CODES)[number];
-
-export type MessageCheck =
-  | { ok: true; message: StopMessage }
-  | { ok: false; errorCode: InvalidMessageCode; errorMessage: string };
-
-function invalid(errorCode: InvalidMessageCode, errorMessage: string): MessageCheck {
-  return { ok: false, errorCode, errorMessage };
+/** Why a stop request is refused as it is read. */
+export interface Refusal {
+  kind: InvalidRequestKind;
+  message: string;
+  /** The field at fault, where the webhook names it to its caller (an id, the run). */
+  field?: 'jobId' | 'instanceId' | 'runStartedAt';
 }
 
-/** Checks a decoded message against the schema. */
-export function checkStopMessage(value: unknown): MessageCheck {
-  if (!isJsonObject(value)) {
-    return invalid('INVALID_MESSAGE', 'the body must be a JSON object such as {"jobId": "..."}');
+/** What one entry point's stop request may hold, and how it is told so. */
+interface Shape {
+  fields: ReadonlySet<string>;
+  /** A request such as this one, for the caller who sent something that is not an object. */
+  example: string;
+  /** Says which object held the unknown fields. */
+  unknownFields: string;
+  /**
+   * The request names its job: `jobId` is required, and it and `instanceId` must be ids. Otherwise
+   * (the webhook, whose path names the job) they may only repeat the path, which the caller checks.
+   */
+  namesJob: boolean;
+}
+
+/** A queue message (docs/stop-message.schema.json). */
+const QUEUE_MESSAGE: Shape = {
+  fields: new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']),
+  example: '{"jobId": "..."}',
+  unknownFields: 'unknown field(s)',
+  namesJob: true,
+};
+
+/** The webhook's body (docs/openapi.yaml, requestBodies.Stop). */
+const HTTP_BODY: Shape = {
+  fields: new Set(['reason', 'runStartedAt', 'jobId', 'instanceId']),
+  example: '{"reason": "..."}',
+  unknownFields: 'unknown field(s) in the body',
+  namesJob: false,
+};
+
+/** What a stop request holds once read: its fields, unchecked where the shape leaves them to the caller. */
+interface StopFields {
+  jobId?: unknown;
+  instanceId?: unknown;
+  reason?: string;
+  source?: string;
+  /** As written. */
+  runStartedAt?: string;
+  /** The same, in epoch ms. */
+  runStartedAtMs?: number;
+}
+
+/** A part of a stop request, read, or why it is refused. */
+export type Read<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
+
+const refused = (kind: InvalidRequestKind, message: string, field?: Refusal['field']): Read<never> => ({
+  ok: false,
+  refusal: { kind, message, ...(field && { field }) },
+});
+
+/** A job or instance id, wherever the request carries it (a message field, the webhook's path). */
+export function readId(field: 'jobId' | 'instanceId', value: unknown): Read<string> {
+  return isValidId(value)
+    ? { ok: true, value }
+    : refused('INVALID_ID', `${field} must be 1-64 letters, digits or dashes`, field);
+}
+
+function readJson(text: string): Read<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return refused('INVALID_JSON', 'the body is not valid JSON');
   }
-  const record = value;
-  const unknown = Object.keys(record).filter((key) => !FIELDS.has(key));
-  if (unknown.length > 0)
-    return invalid('INVALID_MESSAGE', `unknown field(s): ${unknown.slice(0, 5).join(', ')}`);
-  const { jobId, instanceId, reason, source, runStartedAt } = record;
-  if (jobId === undefined) return invalid('INVALID_MESSAGE', 'jobId is required');
-  if (!isValidId(jobId)) return invalid('INVALID_ID', 'jobId must be 1-64 letters, digits or dashes');
-  if (instanceId !== undefined && !isValidId(instanceId)) {
-    return invalid('INVALID_ID', 'instanceId must be 1-64 letters, digits or dashes');
+}
+
+/**
+ * The one reading of a stop request, for every entry point: an object of the shape's fields, in
+ * this order: not an object, unknown fields, (the job: `jobId` required, then an id, `instanceId`
+ * an id), `reason`, `source`, `runStartedAt`.
+ */
+function readFields(value: unknown, shape: Shape): Read<StopFields> {
+  if (!isJsonObject(value)) {
+    return refused('INVALID_MESSAGE', `the body must be a JSON object such as ${shape.example}`);
+  }
+  const unknown = Object.keys(value).filter((key) => !shape.fields.has(key));
+  if (unknown.length > 0) {
+    return refused('INVALID_MESSAGE', `${shape.unknownFields}: ${unknown.slice(0, 5).join(', ')}`);
+  }
+  const { jobId, instanceId, reason, source, runStartedAt } = value;
+  if (shape.namesJob) {
+    if (jobId === undefined) return refused('INVALID_MESSAGE', 'jobId is required');
+    const job = readId('jobId', jobId);
+    if (!job.ok) return job;
+    if (instanceId !== undefined) {
+      const instance = readId('instanceId', instanceId);
+      if (!instance.ok) return instance;
+    }
   }
   if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
-    return invalid('INVALID_MESSAGE', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+    return refused('INVALID_MESSAGE', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
   }
   if (source !== undefined && !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
-    return invalid('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
+    return refused('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
   }
-  if (runStartedAt !== undefined && parseRunStartedAt(runStartedAt) === undefined) {
-    return invalid('INVALID_MESSAGE', RUN_STARTED_AT_RULE);
+  const runStartedAtMs = parseRunStartedAt(runStartedAt);
+  if (runStartedAt !== undefined && runStartedAtMs === undefined) {
+    return refused('INVALID_MESSAGE', RUN_STARTED_AT_RULE, 'runStartedAt');
   }
-  const message: StopMessage = { jobId };
+  return {
+    ok: true,
+    value: {
+      ...(jobId !== undefined && { jobId }),
+      ...(instanceId !== undefined && { instanceId }),
+      ...(reason !== undefined && { reason }),
+      ...(source !== undefined && { source }),
+      ...(runStartedAtMs !== undefined && { runStartedAt: runStartedAt as string, runStartedAtMs }),
+    },
+  };
+}
+
+/** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
+export type MessageCheck =
+  | { ok: true; message: StopMessage }
+  | { ok: false; errorCode: InvalidRequestKind; errorMessage: string };
+
+function messageCheck(read: Read<StopFields>): MessageCheck {
+  if (!read.ok) return { ok: false, errorCode: read.refusal.kind, errorMessage: read.refusal.message };
+  const { jobId, instanceId, reason, source, runStartedAt } = read.value;
+  const message: StopMessage = { jobId: jobId as string };
   if (instanceId !== undefined) message.instanceId = instanceId as string;
-  if (reason !== undefined) message.reason = reason as string;
-  if (source !== undefined) message.source = source as string;
-  if (runStartedAt !== undefined) message.runStartedAt = runStartedAt as string;
+  if (reason !== undefined) message.reason = reason;
+  if (source !== undefined) message.source = source;
+  if (runStartedAt !== undefined) message.runStartedAt = runStartedAt;
   return { ok: true, message };
+}
+
+/** Checks a decoded queue message against the schema. */
+export function checkStopMessage(value: unknown): MessageCheck {
+  return messageCheck(readFields(value, QUEUE_MESSAGE));
 }
 
 /** Parses and checks a message body as received from SQS. */
 export function parseStopMessage(body: string): MessageCheck {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return invalid('INVALID_JSON', 'the body is not valid JSON');
-  }
-  return checkStopMessage(value);
+  const json = readJson(body);
+  return messageCheck(json.ok ? readFields(json.value, QUEUE_MESSAGE) : json);
+}
+
+/**
+ * What a webhook body may say: why, which run of the job (its `start_time`, epoch ms), and (to bind
+ * a signed body to one job) which job. `jobId` and `instanceId` are as sent: they must repeat the
+ * path's, which the webhook checks.
+ */
+export interface StopBody {
+  reason?: string;
+  runStartedAt?: number;
+  jobId?: unknown;
+  instanceId?: unknown;
+}
+
+/** Parses and checks a webhook body; an empty one is `{}`. */
+export function parseStopBody(text: string): Read<StopBody> {
+  const json = text.trim() === '' ? { ok: true as const, value: {} } : readJson(text);
+  const read = json.ok ? readFields(json.value, HTTP_BODY) : json;
+  if (!read.ok) return read;
+  const { jobId, instanceId, reason, runStartedAtMs } = read.value;
+  return {
+    ok: true,
+    value: {
+      ...(reason !== undefined && { reason }),
+      ...(runStartedAtMs !== undefined && { runStartedAt: runStartedAtMs }),
+      ...(jobId !== undefined && { jobId }),
+      ...(instanceId !== undefined && { instanceId }),
+    },
+  };
 }

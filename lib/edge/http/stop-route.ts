@@ -1,59 +1,12 @@
-import { MAX_REASON_LENGTH, parseRunStartedAt, RUN_STARTED_AT_RULE } from '../../domain/stop-request.js';
-import { isJsonObject } from '../../platform/objects.js';
-import { isTextUpTo } from '../../platform/text.js';
-import { isValidId } from '../../upstream/lakeformation/ids.js';
+import { parseStopBody, type Read, type Refusal, readId, type StopBody } from '../../domain/stop-request.js';
 import type { HttpMiddleware } from './event.js';
 import { ProblemError } from './problems.js';
 
-/**
- * What a request body may say: why, which run of the job (its `start_time`, epoch ms), and (to bind
- * a signed body to one job) which job.
- */
-interface StopBody {
-  reason?: string;
-  runStartedAt?: number;
-  jobId?: unknown;
-  instanceId?: unknown;
-}
-
-const BODY_FIELDS = new Set(['reason', 'runStartedAt', 'jobId', 'instanceId']);
-
-function parseBody(raw: Buffer): StopBody {
-  const text = raw.toString('utf8');
-  if (text.trim() === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new ProblemError('INVALID_JSON', 'the body is not valid JSON');
-  }
-  if (!isJsonObject(body)) {
-    throw new ProblemError('INVALID_MESSAGE', 'the body must be a JSON object such as {"reason": "..."}');
-  }
-  const unknown = Object.keys(body).filter((key) => !BODY_FIELDS.has(key));
-  if (unknown.length > 0) {
-    throw new ProblemError(
-      'INVALID_MESSAGE',
-      `unknown field(s) in the body: ${unknown.slice(0, 5).join(', ')}`,
-    );
-  }
-  const { reason, runStartedAt, jobId, instanceId } = body;
-  if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
-    throw new ProblemError(
-      'INVALID_MESSAGE',
-      `reason must be a string of at most ${MAX_REASON_LENGTH} characters`,
-    );
-  }
-  const runStart = parseRunStartedAt(runStartedAt);
-  if (runStartedAt !== undefined && runStart === undefined) {
-    throw new ProblemError('INVALID_MESSAGE', RUN_STARTED_AT_RULE, { members: { field: 'runStartedAt' } });
-  }
-  return {
-    ...(reason !== undefined && { reason: reason as string }),
-    ...(runStart !== undefined && { runStartedAt: runStart }),
-    ...(jobId !== undefined && { jobId }),
-    ...(instanceId !== undefined && { instanceId }),
-  };
+/** The request part `read`, or its refusal as the webhook answers it (a 400 naming the field at fault). */
+function accepted<T>(read: Read<T>): T {
+  if (read.ok) return read.value;
+  const { kind, message, field }: Refusal = read.refusal;
+  throw new ProblemError(kind, message, field ? { members: { field } } : {});
 }
 
 /**
@@ -94,19 +47,11 @@ export function stopRequest({
 }): HttpMiddleware {
   return {
     before: ({ event }) => {
-      const jobId = event.pathParameters?.jobId;
-      const instanceId = event.pathParameters?.instanceId ?? defaultInstanceId;
-      if (!isValidId(jobId)) {
-        throw new ProblemError('INVALID_ID', 'jobId must be 1-64 letters, digits or dashes', {
-          members: { field: 'jobId' },
-        });
-      }
-      if (!isValidId(instanceId)) {
-        throw new ProblemError('INVALID_ID', 'instanceId must be 1-64 letters, digits or dashes', {
-          members: { field: 'instanceId' },
-        });
-      }
-      const body = parseBody(event.rawBody);
+      const jobId = accepted(readId('jobId', event.pathParameters?.jobId));
+      const instanceId = accepted(
+        readId('instanceId', event.pathParameters?.instanceId ?? defaultInstanceId),
+      );
+      const body = accepted(parseStopBody(event.rawBody.toString('utf8')));
       checkBinding(body, jobId, instanceId);
       if (signedJobRequired && event.caller?.method === 'hmac') {
         if (body.jobId === undefined) {
