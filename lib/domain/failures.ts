@@ -16,17 +16,25 @@ import {
 /** What becomes of a queue message that ends with a failure (the `disposition` of its log line). */
 export type QueueDisposition = 'acknowledged' | 'dead-lettered' | 'retry';
 
-interface FailureRow {
-  /** The status the webhook answers with. */
-  httpStatus: number;
-  /** The `code` of the webhook's problem answer (docs/openapi.yaml). */
-  problem: string;
-  /**
-   * What the queue function does with a message that ends so; `null` for failures only the webhook
-   * meets. A dead-lettered message and a retried one carry the kind itself as their `errorCode`.
-   */
-  queue: QueueDisposition | null;
+/**
+ * A row of {@link FAILURES}: what the webhook answers (`httpStatus`, and the problem's `code`, see
+ * docs/openapi.yaml) and what the queue function does with a message that ends so (`queue`; `null`
+ * for failures only the webhook meets). A dead-lettered or retried message carries the kind itself
+ * as its `errorCode`.
+ */
+function row<const S extends number, const P extends string, const Q extends QueueDisposition | null>(
+  httpStatus: S,
+  problem: P,
+  queue: Q,
+): { readonly httpStatus: S; readonly problem: P; readonly queue: Q } {
+  return { httpStatus, problem, queue };
 }
+
+const DEAD_LETTERED = 'dead-lettered';
+const RETRY = 'retry';
+const ACKNOWLEDGED = 'acknowledged';
+/** Only the webhook meets it. */
+const WEBHOOK_ONLY = null;
 
 /**
  * Every way a stop request can fail, and what each entry point makes of it: the one table. A new
@@ -35,34 +43,34 @@ interface FailureRow {
  */
 export const FAILURES = {
   /** The body or message is not JSON. */
-  INVALID_JSON: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  INVALID_JSON: row(400, 'INVALID_REQUEST', DEAD_LETTERED),
   /** It is JSON but not a stop request: not an object, an unknown field, a field out of its rule. */
-  INVALID_MESSAGE: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  INVALID_MESSAGE: row(400, 'INVALID_REQUEST', DEAD_LETTERED),
   /** A job or instance id that is not 1-64 letters, digits or dashes. */
-  INVALID_ID: { httpStatus: 400, problem: 'INVALID_REQUEST', queue: 'dead-lettered' },
+  INVALID_ID: row(400, 'INVALID_REQUEST', DEAD_LETTERED),
   /** The webhook caller is not authenticated. */
-  UNAUTHENTICATED: { httpStatus: 401, problem: 'UNAUTHENTICATED', queue: null },
+  UNAUTHENTICATED: row(401, 'UNAUTHENTICATED', WEBHOOK_ONLY),
   /** The instance is not one this service may act on. */
-  INSTANCE_NOT_ALLOWED: { httpStatus: 403, problem: 'INSTANCE_NOT_ALLOWED', queue: 'dead-lettered' },
+  INSTANCE_NOT_ALLOWED: row(403, 'INSTANCE_NOT_ALLOWED', DEAD_LETTERED),
   /** The outcome `NOT_FOUND`: nothing to stop, so a message is done with. */
-  JOB_NOT_FOUND: { httpStatus: 404, problem: 'JOB_NOT_FOUND', queue: 'acknowledged' },
+  JOB_NOT_FOUND: row(404, 'JOB_NOT_FOUND', ACKNOWLEDGED),
   /** The outcome `NOT_STOPPABLE`: LakeFormation refused the stop of a job that runs. */
-  JOB_NOT_STOPPABLE: { httpStatus: 409, problem: 'JOB_NOT_STOPPABLE', queue: 'dead-lettered' },
-  PAYLOAD_TOO_LARGE: { httpStatus: 413, problem: 'PAYLOAD_TOO_LARGE', queue: null },
-  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, problem: 'UNSUPPORTED_MEDIA_TYPE', queue: null },
+  JOB_NOT_STOPPABLE: row(409, 'JOB_NOT_STOPPABLE', DEAD_LETTERED),
+  PAYLOAD_TOO_LARGE: row(413, 'PAYLOAD_TOO_LARGE', WEBHOOK_ONLY),
+  UNSUPPORTED_MEDIA_TYPE: row(415, 'UNSUPPORTED_MEDIA_TYPE', WEBHOOK_ONLY),
   /** LakeFormation throttles (429). */
-  THROTTLED: { httpStatus: 429, problem: 'THROTTLED', queue: 'retry' },
+  THROTTLED: row(429, 'THROTTLED', RETRY),
   /** A defect of ours, or a failure nothing else names. */
-  INTERNAL: { httpStatus: 500, problem: 'INTERNAL_ERROR', queue: 'retry' },
+  INTERNAL: row(500, 'INTERNAL_ERROR', RETRY),
   /** LakeFormation or IAM failed: 5xx, an answer we do not understand, no connection. */
-  UPSTREAM_ERROR: { httpStatus: 502, problem: 'UPSTREAM_ERROR', queue: 'retry' },
+  UPSTREAM_ERROR: row(502, 'UPSTREAM_ERROR', RETRY),
   /** Huawei refused this service's credentials. The caller's request is fine; ours is not. */
-  CREDENTIALS_REJECTED: { httpStatus: 502, problem: 'UPSTREAM_ERROR', queue: 'retry' },
+  CREDENTIALS_REJECTED: row(502, 'UPSTREAM_ERROR', RETRY),
   /** LakeFormation or IAM did not answer in time. */
-  UPSTREAM_TIMEOUT: { httpStatus: 504, problem: 'UPSTREAM_TIMEOUT', queue: 'retry' },
+  UPSTREAM_TIMEOUT: row(504, 'UPSTREAM_TIMEOUT', RETRY),
   /** A queued stop not started: too close to the Lambda timeout. */
-  DEADLINE: { httpStatus: 504, problem: 'UPSTREAM_TIMEOUT', queue: 'retry' },
-} as const satisfies Record<string, FailureRow>;
+  DEADLINE: row(504, 'UPSTREAM_TIMEOUT', RETRY),
+} as const;
 
 export type FailureKind = keyof typeof FAILURES;
 /** The `code` vocabulary of the webhook's problem answers. */
@@ -73,14 +81,15 @@ export type DeadLetterCode = {
 }[FailureKind];
 
 /** Every kind, in the table's order. */
-export const FAILURE_KINDS = Object.keys(FAILURES) as FailureKind[];
+export const FAILURE_KINDS = /* @__PURE__ */ Object.keys(FAILURES) as FailureKind[];
 
 /** Whether a queue message that ends with `kind` is dead-lettered. */
 export const isDeadLetterCode = (kind: FailureKind): kind is DeadLetterCode =>
   FAILURES[kind].queue === 'dead-lettered';
 
 /** Every `errorCode` a message sent to the DLQ by the queue function can carry (docs/runbook.md explains each). */
-export const DEAD_LETTER_CODES: readonly DeadLetterCode[] = FAILURE_KINDS.filter(isDeadLetterCode);
+export const DEAD_LETTER_CODES: readonly DeadLetterCode[] =
+  /* @__PURE__ */ FAILURE_KINDS.filter(isDeadLetterCode);
 
 /** What kept a stop from getting an outcome, once it was made: all of them are worth retrying later. */
 export type StopFailureKind =

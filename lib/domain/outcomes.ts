@@ -26,21 +26,18 @@ export interface StopResult {
 }
 
 /**
- * What each outcome is to each entry point: its metric, and either the webhook's success status or
- * the failure row (domain/failures.ts) it answers and is queued as. An outcome is not a failure (a
- * job that is not there needs no stop), but the two a caller must be told apart from a stop answer
- * as problems, and a queue message is done with or dead-lettered by that row's rule.
+ * What each outcome is to each entry point: its metric and, for the two a caller must tell apart
+ * from a stop, the failure row (domain/failures.ts) it is answered and queued as. An outcome is not a
+ * failure (a job that is not there needs no stop), but the webhook answers those two as problems
+ * (404, 409), and the queue function acknowledges or dead-letters them by their row's rule.
  */
 export const OUTCOMES = {
-  STOP_REQUESTED: { metric: 'StopRequested', httpStatus: 202 },
-  NOT_RUNNING: { metric: 'NotRunning', httpStatus: 200 },
+  STOP_REQUESTED: { metric: 'StopRequested' },
+  NOT_RUNNING: { metric: 'NotRunning' },
   NOT_FOUND: { metric: 'NotFound', failure: 'JOB_NOT_FOUND' },
   NOT_STOPPABLE: { metric: 'NotStoppable', failure: 'JOB_NOT_STOPPABLE' },
-  RUN_CHANGED: { metric: 'RunChanged', httpStatus: 200 },
-} as const satisfies Record<
-  StopOutcome,
-  { metric: string } & ({ httpStatus: number } | { failure: FailureKind })
->;
+  RUN_CHANGED: { metric: 'RunChanged' },
+} as const satisfies Record<StopOutcome, { metric: string; failure?: FailureKind }>;
 
 /**
  * Why a queue message whose stop ended with `outcome` is dead-lettered (its DLQ copy's `errorCode`),

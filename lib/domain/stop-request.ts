@@ -55,11 +55,11 @@ interface Shape {
   example: string;
   /** Says which object held the unknown fields. */
   unknownFields: string;
-  /**
-   * The request names its job: `jobId` is required, and it and `instanceId` must be ids. Otherwise
-   * (the webhook, whose path names the job) they may only repeat the path, which the caller checks.
-   */
-  namesJob: boolean;
+  required: readonly string[];
+  /** Fields that must be job or instance ids. (The webhook's may only repeat its path, which it checks.) */
+  ids: readonly ('jobId' | 'instanceId')[];
+  /** Text fields, and how many characters each may have. */
+  texts: Readonly<Record<string, number>>;
 }
 
 /** A queue message (docs/stop-message.schema.json). */
@@ -67,7 +67,9 @@ const QUEUE_MESSAGE: Shape = {
   fields: new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']),
   example: '{"jobId": "..."}',
   unknownFields: 'unknown field(s)',
-  namesJob: true,
+  required: ['jobId'],
+  ids: ['jobId', 'instanceId'],
+  texts: { reason: MAX_REASON_LENGTH, source: MAX_SOURCE_LENGTH },
 };
 
 /** The webhook's body (docs/openapi.yaml, requestBodies.Stop). */
@@ -75,19 +77,18 @@ const HTTP_BODY: Shape = {
   fields: new Set(['reason', 'runStartedAt', 'jobId', 'instanceId']),
   example: '{"reason": "..."}',
   unknownFields: 'unknown field(s) in the body',
-  namesJob: false,
+  required: [],
+  ids: [],
+  texts: { reason: MAX_REASON_LENGTH },
 };
 
-/** What a stop request holds once read: its fields, unchecked where the shape leaves them to the caller. */
+/**
+ * A stop request that passed its shape's rules: the object as sent (only the shape's fields, each
+ * checked), and its run in epoch ms.
+ */
 interface StopFields {
-  jobId?: unknown;
-  instanceId?: unknown;
-  reason?: string;
-  source?: string;
-  /** As written. */
-  runStartedAt?: string;
-  /** The same, in epoch ms. */
-  runStartedAtMs?: number;
+  fields: Record<string, unknown>;
+  runStartedAt?: number;
 }
 
 /** A part of a stop request, read, or why it is refused. */
@@ -115,8 +116,7 @@ function readJson(text: string): Read<unknown> {
 
 /**
  * The one reading of a stop request, for every entry point: an object of the shape's fields, in
- * this order: not an object, unknown fields, (the job: `jobId` required, then an id, `instanceId`
- * an id), `reason`, `source`, `runStartedAt`.
+ * this order: not an object, unknown fields, required fields, ids, texts, `runStartedAt`.
  */
 function readFields(value: unknown, shape: Shape): Read<StopFields> {
   if (!isJsonObject(value)) {
@@ -126,52 +126,34 @@ function readFields(value: unknown, shape: Shape): Read<StopFields> {
   if (unknown.length > 0) {
     return refused('INVALID_MESSAGE', `${shape.unknownFields}: ${unknown.slice(0, 5).join(', ')}`);
   }
-  const { jobId, instanceId, reason, source, runStartedAt } = value;
-  if (shape.namesJob) {
-    if (jobId === undefined) return refused('INVALID_MESSAGE', 'jobId is required');
-    const job = readId('jobId', jobId);
-    if (!job.ok) return job;
-    if (instanceId !== undefined) {
-      const instance = readId('instanceId', instanceId);
-      if (!instance.ok) return instance;
+  const missing = shape.required.find((field) => value[field] === undefined);
+  if (missing !== undefined) return refused('INVALID_MESSAGE', `${missing} is required`);
+  for (const field of shape.ids) {
+    if (value[field] === undefined) continue;
+    const id = readId(field, value[field]);
+    if (!id.ok) return id;
+  }
+  for (const [field, max] of Object.entries(shape.texts)) {
+    if (value[field] !== undefined && !isTextUpTo(value[field], max)) {
+      return refused('INVALID_MESSAGE', `${field} must be a string of at most ${max} characters`);
     }
   }
-  if (reason !== undefined && !isTextUpTo(reason, MAX_REASON_LENGTH)) {
-    return refused('INVALID_MESSAGE', `reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
-  }
-  if (source !== undefined && !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
-    return refused('INVALID_MESSAGE', `source must be a string of at most ${MAX_SOURCE_LENGTH} characters`);
-  }
-  const runStartedAtMs = parseRunStartedAt(runStartedAt);
-  if (runStartedAt !== undefined && runStartedAtMs === undefined) {
+  const { runStartedAt } = value;
+  const runStart = parseRunStartedAt(runStartedAt);
+  if (runStartedAt !== undefined && runStart === undefined) {
     return refused('INVALID_MESSAGE', RUN_STARTED_AT_RULE, 'runStartedAt');
   }
-  return {
-    ok: true,
-    value: {
-      ...(jobId !== undefined && { jobId }),
-      ...(instanceId !== undefined && { instanceId }),
-      ...(reason !== undefined && { reason }),
-      ...(source !== undefined && { source }),
-      ...(runStartedAtMs !== undefined && { runStartedAt: runStartedAt as string, runStartedAtMs }),
-    },
-  };
+  return { ok: true, value: { fields: value, ...(runStart !== undefined && { runStartedAt: runStart }) } };
 }
 
-/** Why a message can never succeed; sent as the `errorCode` attribute of its DLQ copy. */
+/** A queue message, checked: the message, or why it can never succeed (its DLQ copy's `errorCode`). */
 export type MessageCheck =
   | { ok: true; message: StopMessage }
   | { ok: false; errorCode: InvalidRequestKind; errorMessage: string };
 
 function messageCheck(read: Read<StopFields>): MessageCheck {
   if (!read.ok) return { ok: false, errorCode: read.refusal.kind, errorMessage: read.refusal.message };
-  const { jobId, instanceId, reason, source, runStartedAt } = read.value;
-  const message: StopMessage = { jobId: jobId as string };
-  if (instanceId !== undefined) message.instanceId = instanceId as string;
-  if (reason !== undefined) message.reason = reason;
-  if (source !== undefined) message.source = source;
-  if (runStartedAt !== undefined) message.runStartedAt = runStartedAt;
-  return { ok: true, message };
+  return { ok: true, message: read.value.fields as unknown as StopMessage };
 }
 
 /** Checks a decoded queue message against the schema. */
@@ -202,14 +184,6 @@ export function parseStopBody(text: string): Read<StopBody> {
   const json = text.trim() === '' ? { ok: true as const, value: {} } : readJson(text);
   const read = json.ok ? readFields(json.value, HTTP_BODY) : json;
   if (!read.ok) return read;
-  const { jobId, instanceId, reason, runStartedAtMs } = read.value;
-  return {
-    ok: true,
-    value: {
-      ...(reason !== undefined && { reason }),
-      ...(runStartedAtMs !== undefined && { runStartedAt: runStartedAtMs }),
-      ...(jobId !== undefined && { jobId }),
-      ...(instanceId !== undefined && { instanceId }),
-    },
-  };
+  const { fields, runStartedAt } = read.value;
+  return { ok: true, value: { ...(fields as Omit<StopBody, 'runStartedAt'>), runStartedAt } };
 }

@@ -27,9 +27,11 @@ export interface StalePolicy {
   dryRun: boolean;
 }
 
+// The /* @__PURE__ */ calls let a bundle that never reads a policy (the webhook's, the queue
+// function's) leave this module out.
 export const DEFAULT_POLICY: StalePolicy = {
   maxRunMinutes: 240,
-  types: [...JOB_TYPES],
+  types: /* @__PURE__ */ JOB_TYPES.slice(),
   statuses: ['RUNNING'],
   rules: [],
   exclude: [],
@@ -42,7 +44,7 @@ const REAPABLE = ['RUNNING', 'SUBMITTED'] as const;
 const MAX_MINUTES = 60 * 24 * 30;
 const MAX_STOPS = 1000;
 const MATCH_KEYS = new Set(['namePattern', 'type', 'jobId', 'instanceId']);
-const POLICY_KEYS = new Set(Object.keys(DEFAULT_POLICY));
+const POLICY_KEYS = /* @__PURE__ */ new Set(/* @__PURE__ */ Object.keys(DEFAULT_POLICY));
 
 /** `STALE_JOB_POLICY` is invalid; `field` is the path of the offending value, e.g. `rules[1].maxRunMinutes`. */
 export class PolicyError extends ConfigError {

@@ -17,7 +17,8 @@ const PROBLEM_TITLES: Record<ProblemCode, string> = {
 };
 
 /** The `code` vocabulary of the HTTP API's errors, each with its status and title (docs/openapi.yaml). */
-export const PROBLEMS: Readonly<Record<ProblemCode, { status: number; title: string }>> = problemsByCode();
+export const PROBLEMS: Readonly<Record<ProblemCode, { status: number; title: string }>> =
+  /* @__PURE__ */ problemsByCode();
 
 function problemsByCode() {
   const problems: Partial<Record<ProblemCode, { status: number; title: string }>> = {};

@@ -12,15 +12,11 @@ export function stopResultResponse(result: StopResult): APIGatewayProxyStructure
   const members = { jobId: result.jobId, instanceId: result.instanceId, outcome: result.outcome };
   switch (result.outcome) {
     case 'STOP_REQUESTED':
-      return jsonResponse(OUTCOMES.STOP_REQUESTED.httpStatus, members);
+      return jsonResponse(202, members);
     case 'NOT_RUNNING':
-      return jsonResponse(OUTCOMES.NOT_RUNNING.httpStatus, { ...members, status: result.status });
+      return jsonResponse(200, { ...members, status: result.status });
     case 'RUN_CHANGED':
-      return jsonResponse(OUTCOMES.RUN_CHANGED.httpStatus, {
-        ...members,
-        status: result.status,
-        detail: result.detail,
-      });
+      return jsonResponse(200, { ...members, status: result.status, detail: result.detail });
     case 'NOT_FOUND':
       return problemResponse(
         OUTCOMES.NOT_FOUND.failure,
