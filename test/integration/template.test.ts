@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_TIMEOUTS_MS } from '../../local/stack.js';
 
 /** The CloudFormation template `serverless package` generates, checked for what the deployment relies on. */
-type Resource = { Type: string; Properties: Record<string, unknown>; Condition?: string };
+type Resource = {
+  Type: string;
+  Properties: Record<string, unknown>;
+  Condition?: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 let resources: Record<string, Resource>;
 let dir: string;
 
@@ -166,6 +172,27 @@ describe('the packaged CloudFormation template', () => {
     expect(resources.HttpApi?.Type).toBe('AWS::ApiGatewayV2::Api');
   });
 
+  it('has the stop ledger table: on demand, TTL on expiresAt, point-in-time recovery, the byJob index, kept on removal', () => {
+    const [[name, table] = []] = ofType('AWS::DynamoDB::Table');
+    expect(name).toBe('StopLedgerTable');
+    expect(table).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(table?.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [expect.objectContaining({ IndexName: 'byJob' })],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment).toMatchObject({
+        Variables: { STOP_LEDGER_TABLE: { Ref: 'StopLedgerTable' }, LEDGER_RETENTION_DAYS: '90' },
+      });
+    }
+  });
+
   it('grants no action on "*" resources, and each function only what it uses', () => {
     const statements = (role: string) =>
       (
@@ -182,11 +209,21 @@ describe('the packaged CloudFormation template', () => {
         expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"/);
     }
     expect(actions('StopJobRole')).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
     ]);
     expect(actions('BulkStopRole')).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
