@@ -1,8 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { getConfig } from '../lib/container/config.js';
-import { getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
+import { getConfig, getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
 import {
   injectLakeFormation,
   type LakeFormationContext,
@@ -32,4 +31,4 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error>(bulkStop)
   .use(logging())
   .use(logMetrics(metrics))
   // 5 s kept back to send dead letters and answer before the Lambda times out.
-  .use(injectLakeFormation({ client: () => getLakeFormationClient(config), deadlineMarginMs: 5_000 }));
+  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 5_000 }));

@@ -2,8 +2,12 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { getConfig } from '../lib/container/config.js';
-import { getLakeFormationClient, prepareLakeFormationClient } from '../lib/container/container.js';
+import {
+  getConfig,
+  getLakeFormationClient,
+  loadWebhookKeys,
+  prepareLakeFormationClient,
+} from '../lib/container/container.js';
 import { countOutcome } from '../lib/domain/outcomes.js';
 import { stopWithOutcome } from '../lib/domain/stop.js';
 import { requestBody } from '../lib/edge/http/body.js';
@@ -12,7 +16,6 @@ import { problemResponses } from '../lib/edge/http/error-handler.js';
 import type { StopJobEvent } from '../lib/edge/http/event.js';
 import { stopResultResponse } from '../lib/edge/http/responses.js';
 import { stopRequest } from '../lib/edge/http/stop-route.js';
-import { webhookKeysLoader } from '../lib/edge/http/webhook-keys.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
 import {
   injectLakeFormation,
@@ -47,8 +50,8 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
   .use(httpHeaderNormalizer())
   .use(requestBody())
   // a cold container reads its IAM credentials while it reads the caller keys (never an IAM call)
-  .before(() => prepareLakeFormationClient(config))
-  .use(callerAuthentication({ keys: webhookKeysLoader(config.webhookSecretId) }))
+  .before(prepareLakeFormationClient)
+  .use(callerAuthentication({ keys: loadWebhookKeys }))
   .use(
     stopRequest({
       defaultInstanceId: config.instanceId,
@@ -56,5 +59,5 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
       signedJobRequired: config.signedJobRequired,
     }),
   )
-  .use(injectLakeFormation({ client: () => getLakeFormationClient(config) }))
+  .use(injectLakeFormation({ client: getLakeFormationClient }))
   .use(failureMapping());

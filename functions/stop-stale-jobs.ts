@@ -1,9 +1,12 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { getConfig } from '../lib/container/config.js';
-import { getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
-import { parsePolicy } from '../lib/domain/reaper/policy.js';
+import {
+  getConfig,
+  getLakeFormationClient,
+  getSqsClient,
+  getStalePolicy,
+} from '../lib/container/container.js';
 import { type ReaperSummary, runReaper } from '../lib/domain/reaper/reaper.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
 import {
@@ -15,7 +18,7 @@ import { metrics } from '../lib/platform/metrics.js';
 
 const config = getConfig(['stopQueueUrl']);
 // An invalid policy fails the cold start, naming the field.
-const policy = parsePolicy(config.staleJobPolicy);
+const policy = getStalePolicy();
 
 /** Scans every allowed instance for stale jobs and queues their stop. */
 export async function stopStaleJobs(_event: ScheduledEvent, context: Context): Promise<ReaperSummary> {
@@ -34,5 +37,5 @@ export async function stopStaleJobs(_event: ScheduledEvent, context: Context): P
 export const handler = middy<ScheduledEvent, ReaperSummary, Error>(stopStaleJobs)
   .use(logging())
   .use(logMetrics(metrics))
-  .use(injectLakeFormation({ client: () => getLakeFormationClient(config), deadlineMarginMs: 10_000 }))
+  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 10_000 }))
   .use(failureMapping());

@@ -52,6 +52,40 @@ function allows(allowed: readonly string[], from: string, dir: string): boolean 
   );
 }
 
+/**
+ * The one module of lib/ that may hold module-scope state: every client and cache a container keeps
+ * is a cell of it (containerCell), so that one reset drops them all.
+ */
+const STATE_HOLDER = 'lib/platform/container-state.ts';
+
+/** Collections that are filled as the process runs; a module-scope one is state, whatever its name. */
+const MUTABLE_COLLECTION = /^(?:Map|WeakMap)$/;
+
+/**
+ * Module-scope state in `text`: a top-level `let` or `var`, or a top-level `const` holding a new
+ * `Map` or `WeakMap`. (A constant lookup `Set`, a frozen table or a keep-alive agent is not state a
+ * test must reset.)
+ */
+function moduleState(file: string, text: string): string[] {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const found: string[] = [];
+  for (const statement of source.statements) {
+    if (!ts.isVariableStatement(statement)) continue;
+    const { flags, declarations } = statement.declarationList;
+    const constant = (flags & ts.NodeFlags.Const) !== 0;
+    for (const declaration of declarations) {
+      const init = declaration.initializer;
+      const collection =
+        init !== undefined &&
+        ts.isNewExpression(init) &&
+        ts.isIdentifier(init.expression) &&
+        MUTABLE_COLLECTION.test(init.expression.text);
+      if (!constant || collection) found.push(declaration.name.getText(source));
+    }
+  }
+  return found;
+}
+
 /** Every module a file imports or re-exports by a relative path, `import type` and `import()` included. */
 function relativeImports(text: string): string[] {
   return ts
@@ -61,13 +95,21 @@ function relativeImports(text: string): string[] {
 }
 
 /**
- * Every import against {@link RULES}, and every module of lib/ outside a layer. `files` maps
- * repository-relative, `/`-separated paths to their text.
+ * Every import against {@link RULES}, every module of lib/ outside a layer, and every module of lib/
+ * that holds module-scope state outside a container cell. `files` maps repository-relative,
+ * `/`-separated paths to their text.
  */
 export function violations(files: Readonly<Record<string, string>>): string[] {
   const found: string[] = [];
   for (const [file, text] of Object.entries(files)) {
     const key = ruleOf(posix.dirname(file));
+    if (file.startsWith('lib/') && file !== STATE_HOLDER) {
+      for (const name of moduleState(file, text)) {
+        found.push(
+          `${file}: ${name} is module-scope state; make it a containerCell (lib/platform/container-state.ts)`,
+        );
+      }
+    }
     if (key === undefined) {
       if (file.startsWith('lib/')) found.push(`${file}: not in a layer of lib/ (docs/architecture.md)`);
       continue;

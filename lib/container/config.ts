@@ -135,8 +135,8 @@ function staleJobPolicy(env: Env): unknown {
 }
 
 /**
- * Parses and validates the environment. Pure: it reads only `env`, so it is easy to test; use
- * {@link getConfig} in handlers to parse once per container.
+ * Parses and validates the environment. Pure: it reads only `env`, so it is easy to test; handlers
+ * use `getConfig` (container.ts), which parses once per container.
  *
  * @param needs optional settings the calling function cannot work without
  * @throws {ConfigError} naming the first variable that is missing or malformed
@@ -192,23 +192,21 @@ export function parseConfig<N extends OptionalSetting = never>(
   const stopDlqUrl = queueUrl(env, 'STOP_DLQ_URL');
   if (stopDlqUrl !== undefined) config.stopDlqUrl = stopDlqUrl;
 
+  return requireSettings(config, needs);
+}
+
+/**
+ * `config`, once it is known to hold the optional settings a function cannot work without.
+ *
+ * @throws {ConfigError} naming the variable of the first one missing
+ */
+export function requireSettings<N extends OptionalSetting = never>(
+  config: Config,
+  needs: readonly N[],
+): Config & Required<Pick<Config, N>> {
   for (const setting of needs) {
     if (config[setting] === undefined)
       throw new ConfigError(VARIABLE_OF[setting], 'is required by this function');
   }
   return config as Config & Required<Pick<Config, N>>;
-}
-
-let cached: { key: string; config: Config } | undefined;
-
-/**
- * The process-wide configuration, parsed from `process.env` on first use (cold start) and reused by
- * warm invocations.
- */
-export function getConfig<N extends OptionalSetting = never>(
-  needs: readonly N[] = [],
-): Config & Required<Pick<Config, N>> {
-  const key = needs.join(',');
-  if (cached?.key !== key) cached = { key, config: parseConfig(process.env, needs) };
-  return cached.config as Config & Required<Pick<Config, N>>;
 }

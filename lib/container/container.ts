@@ -1,54 +1,87 @@
+import { parsePolicy, type StalePolicy } from '../domain/reaper/policy.js';
+import { type WebhookKeys, webhookKeysLoader } from '../edge/http/webhook-keys.js';
+import { containerCell, resetContainerState } from '../platform/container-state.js';
 import { credentialsLoader } from '../upstream/huawei/credentials.js';
-import { createTokenProvider, type TokenSource } from '../upstream/huawei/token-provider.js';
+import { createTokenProvider } from '../upstream/huawei/token-provider.js';
 import { createLakeFormationClient, type LakeFormationClient } from '../upstream/lakeformation/client.js';
 import type { FetchLike } from '../upstream/transport/fetch-text.js';
-import type { Config } from './config.js';
+import { type Config, type OptionalSetting, parseConfig, requireSettings } from './config.js';
 
 export { getSqsClient } from '../upstream/aws/sqs.js';
 
-let client: { config: Config; client: LakeFormationClient; tokens: TokenSource } | undefined;
-let transport: FetchLike | undefined;
+/*
+ * The composition root: what a Lambda container builds from its configuration (process.env), each
+ * part once and on first use, kept across warm invocations. Nothing in lib/ imports it; the handlers
+ * do, and tests and local tools. Caches owned by a module of lib/ (tokens, secret values, confirmed
+ * instances, the SQS client) are cells of their own module, dropped by the same reset.
+ */
+
+const overrides = /* @__PURE__ */ containerCell((): { transport?: FetchLike } => ({}));
+
+const config = /* @__PURE__ */ containerCell(() => parseConfig(process.env));
+
+const lakeFormation = /* @__PURE__ */ containerCell(() => {
+  const { iamEndpoint, lakeFormationEndpoint, projectId, credentials } = config();
+  const { transport } = overrides();
+  const tokens = createTokenProvider({
+    iamEndpoint,
+    projectId,
+    credentials: credentialsLoader(credentials),
+    ...(transport && { fetch: transport }),
+  });
+  const client = createLakeFormationClient({
+    endpoint: lakeFormationEndpoint,
+    projectId,
+    tokens,
+    ...(transport && { fetch: transport }),
+  });
+  return { tokens, client };
+});
+
+const webhookKeys = /* @__PURE__ */ containerCell(() =>
+  webhookKeysLoader(getConfig(['webhookSecretId']).webhookSecretId),
+);
 
 /**
- * Replaces the HTTP transport of the IAM and LakeFormation calls (`undefined`: the default,
- * `node:http`). For tests that must not touch a network, and tools that route calls elsewhere.
+ * The configuration, parsed once per container, with the optional settings this function cannot
+ * work without. Called at a handler's module scope, so a bad variable fails the cold start.
+ *
+ * @throws {ConfigError} naming the first variable that is missing or malformed
  */
-export function setTransport(fetch: FetchLike | undefined): void {
-  transport = fetch;
-  client = undefined;
+export function getConfig<N extends OptionalSetting = never>(
+  needs: readonly N[] = [],
+): Config & Required<Pick<Config, N>> {
+  return requireSettings(config(), needs);
 }
 
-/**
- * The container's LakeFormation client for `config`, created on first use and reused by warm
- * invocations together with its token cache.
- */
-export function getLakeFormationClient(config: Config): LakeFormationClient {
-  if (client?.config !== config) {
-    const tokens = createTokenProvider({
-      iamEndpoint: config.iamEndpoint,
-      projectId: config.projectId,
-      credentials: credentialsLoader(config.credentials),
-      ...(transport && { fetch: transport }),
-    });
-    client = {
-      config,
-      tokens,
-      client: createLakeFormationClient({
-        endpoint: config.lakeFormationEndpoint,
-        projectId: config.projectId,
-        tokens,
-        ...(transport && { fetch: transport }),
-      }),
-    };
-  }
-  return client.client;
-}
+/** The container's LakeFormation client, its token provider and credentials attached. */
+export const getLakeFormationClient = (): LakeFormationClient => lakeFormation().client;
 
 /**
  * Starts reading the container's IAM credentials when no usable token is cached, without asking IAM
  * for a token: a cold HTTP invocation reads them while it reads the caller keys, instead of after.
  */
-export function prepareLakeFormationClient(config: Config): void {
-  getLakeFormationClient(config);
-  client?.tokens.prepare?.();
+export const prepareLakeFormationClient = (): void => lakeFormation().tokens.prepare?.();
+
+/** The webhook's caller keys (`WEBHOOK_SECRET_ID`): one read however many requests wait, then cached. */
+export const loadWebhookKeys = (): Promise<WebhookKeys> => webhookKeys()();
+
+/**
+ * `STALE_JOB_POLICY`, validated, with its defaults.
+ *
+ * @throws {PolicyError} naming the field at fault
+ */
+export const getStalePolicy: () => StalePolicy = /* @__PURE__ */ containerCell(() =>
+  parsePolicy(config().staleJobPolicy),
+);
+
+/**
+ * Drops everything the container built (configuration, clients, token and secret caches, confirmed
+ * instances, loaders): the next use builds again from `process.env`. `transport` replaces node:http
+ * for the IAM and LakeFormation calls of what is built next (tests that must not touch a network).
+ * The one reset, for tests.
+ */
+export function resetContainer(options: { transport?: FetchLike } = {}): void {
+  resetContainerState();
+  if (options.transport) overrides().transport = options.transport;
 }

@@ -1,3 +1,4 @@
+import { containerCell } from '../platform/container-state.js';
 import { logger } from '../platform/logger.js';
 import {
   type CallOptions,
@@ -32,7 +33,9 @@ function isMissingJob(error: LakeFormationHttpError): boolean {
 }
 
 /** Per client (one per container, reused by warm invocations): instances LakeFormation has listed jobs of. */
-const confirmedInstances = new WeakMap<LakeFormationClient, Map<string, Promise<void>>>();
+const confirmedInstances = /* @__PURE__ */ containerCell(
+  () => new WeakMap<LakeFormationClient, Map<string, Promise<void>>>(),
+);
 
 /**
  * A job that reads as missing is only `NOT_FOUND` once its instance is known to exist: with a wrong
@@ -44,10 +47,11 @@ const confirmedInstances = new WeakMap<LakeFormationClient, Map<string, Promise<
  * `NOT_FOUND` stand.
  */
 function confirmInstance(client: LakeFormationClient, instanceId: string, options: CallOptions) {
-  let confirmed = confirmedInstances.get(client);
+  const byClient = confirmedInstances();
+  let confirmed = byClient.get(client);
   if (!confirmed) {
     confirmed = new Map();
-    confirmedInstances.set(client, confirmed);
+    byClient.set(client, confirmed);
   }
   let check = confirmed.get(instanceId);
   if (!check) {

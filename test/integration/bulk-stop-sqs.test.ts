@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import { enqueueStops } from '../../lib/domain/enqueue.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
 import { drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';
@@ -73,7 +73,7 @@ beforeEach(async () => {
   emulator.tokensIssued = 0;
   emulator.faults.clear();
   emulator.store.clear();
-  resetTokenCache();
+  resetContainer();
 });
 
 describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import { stopWithOutcome } from '../../lib/domain/stop.js';
 import { credentialsLoader } from '../../lib/upstream/huawei/credentials.js';
-import { createTokenProvider, resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
+import { createTokenProvider } from '../../lib/upstream/huawei/token-provider.js';
 import {
   createLakeFormationClient,
   type LakeFormationClient,
@@ -45,7 +46,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  resetTokenCache();
+  resetContainer();
   emulator.store.clear();
   emulator.faults.clear();
   emulator.requests.length = 0;

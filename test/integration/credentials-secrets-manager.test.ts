@@ -4,10 +4,10 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
+import { resetContainer } from '../../lib/container/container.js';
 import { credentialsLoader } from '../../lib/upstream/huawei/credentials.js';
 import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
-import { createTokenProvider, resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
+import { createTokenProvider } from '../../lib/upstream/huawei/token-provider.js';
 import { createLakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { uniqueName, useMoto } from '../support/aws.js';
@@ -27,8 +27,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  resetSecretsProvider();
-  resetTokenCache();
+  resetContainer();
 });
 
 async function createSecret(value: unknown): Promise<string> {

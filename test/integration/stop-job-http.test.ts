@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createFunctionSecrets, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, PROJECT, testEmulator } from '../support/emulator.js';
@@ -49,7 +49,7 @@ beforeEach(() => {
   emulator.faults.clear();
   emulator.requests.length = 0;
   emulator.tokensIssued = 0;
-  resetTokenCache();
+  resetContainer();
 });
 
 function runningJob(instanceId = INSTANCE) {

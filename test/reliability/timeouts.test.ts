@@ -1,9 +1,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import { enqueueStops } from '../../lib/domain/enqueue.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';
 import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  resetTokenCache();
+  resetContainer();
   emulator.faults.configure({ script: [{ fault: 'hang', times: 100_000 }] });
 });
 

@@ -2,8 +2,8 @@ import { CreateQueueCommand, type Message, SQSClient } from '@aws-sdk/client-sqs
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import type { AnswerBody, ScriptedFault } from '../../local/emulator/faults.js';
 import type { LakeFormationEmulator, RequestLogEntry } from '../../local/emulator/server.js';
 import { createFunctionSecrets, drainQueue, uniqueName, useMoto } from '../support/aws.js';
@@ -369,7 +369,7 @@ function checkSignIn(log: RequestLogEntry[]): void {
 async function execute(run: Run): Promise<void> {
   currentRun = run;
   figures.runs += 1;
-  resetTokenCache();
+  resetContainer();
   const jobs = run.jobs.map(() =>
     emulator.store.add(INSTANCE, {
       name: `upstream_fuzz_${++jobCount}`,

@@ -81,3 +81,10 @@ export async function createFunctionSecrets(
   );
   return { credentialsSecret, webhookSecret };
 }
+
+/** A ledger table on moto under a name no other file uses, created as serverless.yml declares it. */
+export async function createTestLedger(prefix: string): Promise<string> {
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { createLedgerTable } = await import('../../local/ledger-table.js');
+  return createLedgerTable(new DynamoDBClient({}), uniqueName(`${prefix}-ledger`));
+}

@@ -1,10 +1,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
-import { setTransport } from '../../lib/container/container.js';
+import { resetContainer } from '../../lib/container/container.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import type { WebhookKeys } from '../../lib/edge/http/webhook-keys.js';
-import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
 import { lambdaContext } from './lambda.js';
 import { stubOfflineEnv } from './offline-env.js';
 import { upstreamFetch } from './upstream-fetch.js';
@@ -39,8 +38,7 @@ export function offlineStopJob(options: {
     secretsManager
       .on(GetSecretValueCommand, { SecretId: secretId })
       .resolves({ SecretString: JSON.stringify(options.keys) });
-    resetSecretsProvider();
-    setTransport(upstream.fetch);
+    resetContainer({ transport: upstream.fetch });
   });
 
   return {

@@ -60,6 +60,14 @@ describe('the one-way rule (scripts/check-layers.ts, run by npm run lint)', () =
     ['a side-effect import', 'lib/platform/logger.ts', "import '../edge/middleware/logging.js';"],
     ['a module directly in lib/', 'lib/runtime.ts', ''],
     ['a module in a folder of lib/ that is no layer', 'lib/auth/credentials.ts', ''],
+    ['module-scope state: a let', 'lib/domain/stop.ts', 'let cache: string | undefined;\n'],
+    [
+      'module-scope state: a Map',
+      'lib/upstream/huawei/token-provider.ts',
+      'export const tokens = new Map<string, string>();\n',
+    ],
+    ['module-scope state: a WeakMap', 'lib/domain/stop.ts', 'const seen = new WeakMap();\n'],
+    ['module-scope state in the composition root', 'lib/container/container.ts', 'let transport;\n'],
   ])('refuses %s', (_, path, text) => {
     expect(violations(tree(path, text))).toHaveLength(1);
   });
@@ -100,6 +108,26 @@ describe('the one-way rule (scripts/check-layers.ts, run by npm run lint)', () =
       'tests, which reach any layer',
       'test/unit/stop.test.ts',
       "import { x } from '../../lib/container/container.js';",
+    ],
+    [
+      'a new part of the domain → itself and the domain root',
+      'lib/domain/other/part.ts',
+      "import { a } from './records.js';\nimport type { StopResult } from '../outcomes.js';",
+    ],
+    [
+      'state in a container cell, and in functions',
+      'lib/domain/stop.ts',
+      'const seen = /* @__PURE__ */ containerCell(() => new WeakMap());\nfunction f() {\n  let n = 0;\n  const m = new Map();\n}\n',
+    ],
+    [
+      'constant lookups',
+      'lib/upstream/lakeformation/job.ts',
+      "const NOT_RUNNING = new Set(['STOPPED']);\nconst LIMITS = { max: 1 } as const;\n",
+    ],
+    [
+      'the cells themselves',
+      'lib/platform/container-state.ts',
+      'const cells: { reset(): void }[] = [];\nlet x;\n',
     ],
   ])('allows %s', (_, path, text) => {
     expect(violations(tree(path, text))).toEqual([]);

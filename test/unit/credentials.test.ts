@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
+import { resetContainer } from '../../lib/container/container.js';
 import { credentialsLoader, parseCredentialsSecret } from '../../lib/upstream/huawei/credentials.js';
 import { CredentialsConfigError } from '../../lib/upstream/huawei/errors.js';
 
@@ -10,7 +10,7 @@ const SECRET = 'lf-job-stopper/test/huaweicloud-credentials';
 
 beforeEach(() => {
   secretsManager.reset();
-  resetSecretsProvider();
+  resetContainer();
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(Date.UTC(2026, 10, 28, 12, 0, 0));
 });

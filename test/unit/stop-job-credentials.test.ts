@@ -1,6 +1,5 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, withBearer } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';
 import { offlineStopJob } from '../support/stop-job-offline.js';
@@ -26,7 +25,6 @@ let reads: string[] = [];
 let releaseKeys: () => void = () => {};
 
 beforeEach(() => {
-  resetTokenCache();
   upstream.calls.length = 0;
   reads = [];
   const keysGate = new Promise<void>((resolve) => {

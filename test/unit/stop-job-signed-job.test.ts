@@ -1,6 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { registerSecret } from '../support/logs.js';
 import { offlineStopJob } from '../support/stop-job-offline.js';
@@ -19,7 +18,6 @@ const { upstream, invoke } = offlineStopJob({
 });
 
 beforeEach(() => {
-  resetTokenCache();
   upstream.calls.length = 0;
 });
 

@@ -1,7 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
-import { resetTokenCache } from '../../lib/upstream/huawei/token-provider.js';
 import { forJob, httpEvent, parse, signed, withBearer } from '../support/http.js';
 import { captureLogs, emfTotals, registerSecret } from '../support/logs.js';
 import { offlineStopJob } from '../support/stop-job-offline.js';
@@ -29,7 +28,6 @@ const {
 });
 
 beforeEach(() => {
-  resetTokenCache();
   upstream.calls.length = 0;
   upstream.onStop = () => ({ status: 202 });
   upstream.onList = { status: 200, body: { total: 0, jobs: [] } };

@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import type { Credentials, CredentialsLoader } from '../../lib/upstream/huawei/credentials.js';
 import { CredentialsRejectedError, IamUnavailableError } from '../../lib/upstream/huawei/errors.js';
-import {
-  createTokenProvider,
-  resetTokenCache,
-  type TokenProviderOptions,
-} from '../../lib/upstream/huawei/token-provider.js';
+import { createTokenProvider, type TokenProviderOptions } from '../../lib/upstream/huawei/token-provider.js';
 import { type FakeAnswer, fakeFetch } from '../support/fake-fetch.js';
 import { captureLogs } from '../support/logs.js';
 
@@ -59,7 +56,7 @@ function setup(answers: FakeAnswer[], options: Partial<TokenProviderOptions> = {
   return { provider, fetch, clock, credentials };
 }
 
-afterEach(() => resetTokenCache());
+afterEach(() => resetContainer());
 
 describe('Function: createTokenProvider()', () => {
   it('sends the documented password-auth body, project-scoped by id', async () => {

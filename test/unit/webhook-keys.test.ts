@@ -1,15 +1,15 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
 import { parseWebhookKeys, WebhookKeysError, webhookKeysLoader } from '../../lib/edge/http/webhook-keys.js';
-import { resetSecretsProvider } from '../../lib/upstream/aws/secrets.js';
 
 const secretsManager = mockClient(SecretsManagerClient);
 const SECRET = 'lf-job-stopper/test/webhook-keys';
 
 beforeEach(() => {
   secretsManager.reset();
-  resetSecretsProvider();
+  resetContainer();
 });
 
 function rejection(data: unknown): Error {

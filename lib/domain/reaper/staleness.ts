@@ -1,3 +1,4 @@
+import { containerCell } from '../../platform/container-state.js';
 import type { Job } from '../../upstream/lakeformation/job.js';
 import type { JobMatch, StalePolicy } from './policy.js';
 
@@ -19,17 +20,19 @@ export interface Verdict {
   reason?: string;
 }
 
-const globs = new Map<string, RegExp>();
+/** Patterns read so far, compiled: a policy's patterns are compiled once per container. */
+const globs = /* @__PURE__ */ containerCell(() => new Map<string, RegExp>());
 
 /** `*` any run of characters (none included), `?` exactly one; everything else literal; whole name. */
 export function globToRegExp(pattern: string): RegExp {
-  let regex = globs.get(pattern);
+  const compiled = globs();
+  let regex = compiled.get(pattern);
   if (!regex) {
     const source = [...pattern]
       .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
       .join('');
     regex = new RegExp(`^${source}$`, 's');
-    globs.set(pattern, regex);
+    compiled.set(pattern, regex);
   }
   return regex;
 }

@@ -1,5 +1,6 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { containerCell } from '../../platform/container-state.js';
 import { AWS_CLIENT_OPTIONS } from './client-options.js';
 
 /**
@@ -8,18 +9,10 @@ import { AWS_CLIENT_OPTIONS } from './client-options.js';
  */
 export const SECRET_CACHE_SECONDS = 300;
 
-let secretsProvider: SecretsProvider | undefined;
-
-/** One Secrets Manager provider per container; its cache survives warm invocations. */
-export function getSecretsProvider(): SecretsProvider {
-  secretsProvider ??= new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(AWS_CLIENT_OPTIONS) });
-  return secretsProvider;
-}
-
-/** Drops the shared provider and its cache (tests, or a process that changes `AWS_ENDPOINT_URL`). */
-export function resetSecretsProvider(): void {
-  secretsProvider = undefined;
-}
+/** The container's Secrets Manager provider; its cache of secret values survives warm invocations. */
+export const getSecretsProvider = /* @__PURE__ */ containerCell(
+  () => new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(AWS_CLIENT_OPTIONS) }),
+);
 
 /**
  * Why a secret could not be read, safe to log: a failure to fetch it (access denied, not found, no

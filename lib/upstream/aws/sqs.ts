@@ -1,13 +1,9 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { containerCell } from '../../platform/container-state.js';
 import { AWS_CLIENT_OPTIONS } from './client-options.js';
 
-let client: SQSClient | undefined;
-
 /** The container's SQS client (it honours `AWS_ENDPOINT_URL`). */
-export function getSqsClient(): SQSClient {
-  client ??= new SQSClient(AWS_CLIENT_OPTIONS);
-  return client;
-}
+export const getSqsClient = /* @__PURE__ */ containerCell(() => new SQSClient(AWS_CLIENT_OPTIONS));
 
 /**
  * An SQS client, or what makes one when the first message is sent: a function's run that sends

@@ -1,3 +1,4 @@
+import { containerCell } from '../../platform/container-state.js';
 import { logger } from '../../platform/logger.js';
 import { parseTimestamp } from '../../platform/time.js';
 import { type FetchLike, fetchText, type TextResponse, USER_AGENT } from '../transport/fetch-text.js';
@@ -54,21 +55,15 @@ interface CachedToken {
   preIssued: boolean;
 }
 
-/**
- * Module scope, so tokens survive warm invocations. Keyed by IAM endpoint and project: a token is
- * only good for the project it was scoped to.
+/*
+ * The container's tokens, shared by every provider: they survive warm invocations. Keyed by IAM
+ * endpoint and project: a token is only good for the project it was scoped to.
  */
-const cache = new Map<string, CachedToken>();
-const inFlight = new Map<string, Promise<CachedToken>>();
+const cachedTokens = /* @__PURE__ */ containerCell(() => new Map<string, CachedToken>());
+/** IAM requests under way: callers that need the same token meanwhile wait for it. */
+const tokenRequests = /* @__PURE__ */ containerCell(() => new Map<string, Promise<CachedToken>>());
 /** Pre-issued tokens LakeFormation rejected, until the secret yields a different one. */
-const rejectedPreIssued = new Map<string, string>();
-
-/** Forgets every cached token (tests; never needed in a handler). */
-export function resetTokenCache(): void {
-  cache.clear();
-  inFlight.clear();
-  rejectedPreIssued.clear();
-}
+const rejectedPreIssued = /* @__PURE__ */ containerCell(() => new Map<string, string>());
 
 const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 /** Shortest time worth starting an IAM request in. */
@@ -119,8 +114,8 @@ function localExpiry(response: TextResponse, receivedAt: number): number | undef
 }
 
 /**
- * An IAM token source with a module-scope cache, refresh ahead of expiry and single flight: however
- * many callers wait for a token, one IAM request is made.
+ * An IAM token source with the container's token cache, refresh ahead of expiry and single flight:
+ * however many callers wait for a token, one IAM request is made.
  *
  * @example
  * const tokens = createTokenProvider({ iamEndpoint, projectId, credentials: credentialsLoader(config.credentials) });
@@ -213,8 +208,9 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
     if (credentials.kind === 'password') {
       return requestToken(credentials.userName, credentials.password, credentials.domainName, deadline);
     }
-    if (rejectedPreIssued.get(key) === credentials.token) {
-      rejectedPreIssued.delete(key);
+    const rejected = rejectedPreIssued();
+    if (rejected.get(key) === credentials.token) {
+      rejected.delete(key);
       throw new CredentialsRejectedError(
         'LakeFormation rejected the pre-issued token from the credentials secret, and a token cannot be renewed',
         401,
@@ -228,35 +224,38 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
 
   return {
     async getToken(deadline = Number.POSITIVE_INFINITY) {
-      const cached = cache.get(key);
+      const tokens = cachedTokens();
+      const cached = tokens.get(key);
       if (usable(cached)) return cached.token;
-      let pending = inFlight.get(key);
+      const requests = tokenRequests();
+      let pending = requests.get(key);
       if (!pending) {
         pending = issue(deadline)
           .then((fresh) => {
-            cache.set(key, fresh);
+            tokens.set(key, fresh);
             return fresh;
           })
-          .finally(() => inFlight.delete(key));
-        inFlight.set(key, pending);
+          .finally(() => requests.delete(key));
+        requests.set(key, pending);
       }
       // A caller joining a request started by another waits no longer than its own deadline.
       return (await untilDeadline(pending, deadline, timing)).token;
     },
 
     prepare() {
-      if (usable(cache.get(key)) || inFlight.has(key)) return;
+      if (usable(cachedTokens().get(key)) || tokenRequests().has(key)) return;
       // the credentials loader keeps this read for the getToken that follows; its error, if any, is
       // that getToken's to report
       options.credentials.load().catch(() => {});
     },
 
     invalidate(token) {
-      const cached = cache.get(key);
+      const tokens = cachedTokens();
+      const cached = tokens.get(key);
       if (cached?.token !== token) return; // someone already replaced it
-      cache.delete(key);
+      tokens.delete(key);
       if (cached.preIssued) {
-        rejectedPreIssued.set(key, token);
+        rejectedPreIssued().set(key, token);
         options.credentials.invalidate();
       }
     },
