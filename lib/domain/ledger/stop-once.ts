@@ -1,0 +1,205 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logger } from '../../platform/logger.js';
+import { metrics } from '../../platform/metrics.js';
+import type { CallOptions, JobRef, LakeFormationClient } from '../../upstream/lakeformation/client.js';
+import type { StopResult } from '../outcomes.js';
+import { stopWithOutcome } from '../stop.js';
+import {
+  MAX_KEPT_REQUESTS,
+  newStopId,
+  type StopRecord,
+  type StopRequest,
+  type StopState,
+} from './records.js';
+import { type Claim, type LedgerTable, LedgerUnavailableError } from './table.js';
+
+/** A request is waiting for another's stop of the same job run, which has no outcome yet: retry shortly. */
+export class StopInProgressError extends Error {
+  override name = 'StopInProgressError';
+  constructor(
+    readonly stopId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`another request is stopping this job run (stop ${stopId}); ask again in ${retryAfterSeconds} s`);
+  }
+}
+
+export interface StopOnceDependencies {
+  client: LakeFormationClient;
+  ledger: LedgerTable;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** What a stop request came to: its outcome, the stop it is part of, and whether it joined one under way. */
+export interface LedgeredStop {
+  result: StopResult;
+  stopId: string;
+  /** The request joined another's stop: no LakeFormation call was made for it. */
+  joined: boolean;
+}
+
+/** How long a request waits for another's stop of the same run to get its outcome, at most. */
+const JOIN_WAIT_MS = 5_000;
+const POLL_MS = 150;
+/** Writes of an accepted stop's record are tried this often before it is left to the log. */
+const RECORD_ATTEMPTS = 4;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** The first event of a record, by outcome (the lifecycle events' names where there is one). */
+const EVENT_OF = {
+  STOP_REQUESTED: 'Stop Requested',
+  NOT_STOPPABLE: 'Stop Refused',
+  NOT_RUNNING: 'Stop Not Needed',
+  NOT_FOUND: 'Stop Not Needed',
+  RUN_CHANGED: 'Stop Not Needed',
+} as const;
+const stateOf = (result: StopResult): StopState =>
+  result.outcome === 'STOP_REQUESTED' ? 'REQUESTED' : result.outcome;
+
+/**
+ * Stops a job run at most once across every entry point (design: "One stop per job run"): a
+ * conditional write on the job's claim decides which request calls LakeFormation; the others join
+ * its stop, and get its `stopId` and `STOP_REQUESTED` without a call. A request that finds another's
+ * stop still waiting for LakeFormation waits for it (briefly), then joins, or claims if that stop
+ * ended otherwise. Every outcome is recorded; a retryable failure is not (the claim is let go).
+ *
+ * A ledger that cannot be written before the stop is a {@link LedgerUnavailableError}: no
+ * LakeFormation call is made. Once LakeFormation accepted a stop it is never reported as not made:
+ * its record is written with retries, and if that still fails the stop is answered as made, logged
+ * and counted (`LedgerWriteFailed`).
+ */
+export async function stopOnce(
+  deps: StopOnceDependencies,
+  ref: JobRef,
+  request: { runStartedAt?: number; requests: StopRequest[] },
+  options: CallOptions & { deadline: number },
+): Promise<LedgeredStop> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const waitUntil = Math.min(options.deadline - 1_000, now() + JOIN_WAIT_MS);
+  for (;;) {
+    const stopId = newStopId(now());
+    const attempt = await deps.ledger.claimStop(ref, {
+      stopId,
+      ...(request.runStartedAt !== undefined && { runStartedAt: request.runStartedAt }),
+      now: now(),
+      // a claimant that dies (a Lambda timeout) frees the run when its deadline has passed
+      leaseMs: Math.max(1_000, options.deadline - now() + 1_000),
+    });
+    if (attempt.claimed) return stopAsClaimant(deps, ref, stopId, request, options, now, sleep);
+    const holder = attempt.holder;
+    if (holder.state === 'REQUESTED') {
+      const joined = await join(deps, holder, ref, request.requests, now);
+      if (joined) return joined;
+      continue; // the record is gone (past its retention): claim anew
+    }
+    const settled = await waitForClaim(deps, ref, holder, waitUntil, now, sleep);
+    if (settled === 'pending') throw new StopInProgressError(holder.stopId, 2);
+    if (settled !== undefined) {
+      const joined = await join(deps, settled, ref, request.requests, now);
+      if (joined) return joined;
+    }
+    // the other stop ended otherwise (or was abandoned): this request makes its own
+  }
+}
+
+async function stopAsClaimant(
+  deps: StopOnceDependencies,
+  ref: JobRef,
+  stopId: string,
+  request: { runStartedAt?: number; requests: StopRequest[] },
+  options: CallOptions & { deadline: number },
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<LedgeredStop> {
+  let result: StopResult;
+  try {
+    result = await stopWithOutcome(deps.client, ref, options, { runStartedAt: request.runStartedAt });
+  } catch (error) {
+    await deps.ledger.releaseClaim(ref, stopId).catch((releaseError: unknown) => {
+      // its lease runs out on its own
+      logger.warn('could not let go of the claim of a failed stop', { stopId, error: releaseError });
+    });
+    throw error;
+  }
+  const at = iso(now());
+  const record: StopRecord = {
+    stopId,
+    jobId: ref.jobId,
+    instanceId: ref.instanceId,
+    ...(request.runStartedAt !== undefined && { runStartedAt: iso(request.runStartedAt) }),
+    state: stateOf(result),
+    outcome: result.outcome,
+    ...(result.status !== undefined && { status: result.status }),
+    ...(result.detail !== undefined && { detail: result.detail }),
+    createdAt: at,
+    updatedAt: at,
+    requests: request.requests.slice(0, MAX_KEPT_REQUESTS),
+    requestCount: request.requests.length,
+    events: [{ at, type: EVENT_OF[result.outcome], detail: { outcome: result.outcome } }],
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await deps.ledger.recordOutcome(ref, record, now());
+      return { result, stopId, joined: false };
+    } catch (error) {
+      const accepted = result.outcome === 'STOP_REQUESTED';
+      const timeLeft = options.deadline - now() > 1_500;
+      if (attempt < RECORD_ATTEMPTS && timeLeft) {
+        await sleep(100 * 2 ** attempt);
+        continue;
+      }
+      if (!accepted) {
+        await deps.ledger.releaseClaim(ref, stopId).catch(() => {});
+        throw error instanceof LedgerUnavailableError
+          ? error
+          : new LedgerUnavailableError('recordOutcome', error);
+      }
+      // LakeFormation took the stop: it is made, whatever the ledger says
+      logger.error('the stop was accepted but its record could not be written', { stopId, ...ref, error });
+      metrics.addMetric('LedgerWriteFailed', MetricUnit.Count, 1);
+      return { result, stopId, joined: false };
+    }
+  }
+}
+
+async function join(
+  deps: StopOnceDependencies,
+  holder: Claim,
+  ref: JobRef,
+  requests: StopRequest[],
+  now: () => number,
+): Promise<LedgeredStop | undefined> {
+  let record: StopRecord | undefined;
+  for (const request of requests) record = await deps.ledger.joinStop(holder.stopId, request, now());
+  if (!record) return undefined;
+  return {
+    result: { jobId: ref.jobId, instanceId: ref.instanceId, outcome: 'STOP_REQUESTED' },
+    stopId: holder.stopId,
+    joined: true,
+  };
+}
+
+/**
+ * Waits for a `PENDING` claim to be settled: the `REQUESTED` claim to join, `undefined` when it is
+ * gone (its stop ended otherwise, failed, or was abandoned), `'pending'` if it is still pending when
+ * the wait is over.
+ */
+async function waitForClaim(
+  deps: StopOnceDependencies,
+  ref: JobRef,
+  holder: Claim,
+  until: number,
+  now: () => number,
+  sleep: (ms: number) => Promise<void>,
+): Promise<Claim | 'pending' | undefined> {
+  for (;;) {
+    if (now() >= Math.min(until, holder.leaseUntil))
+      return now() >= holder.leaseUntil ? undefined : 'pending';
+    await sleep(POLL_MS);
+    const claim = await deps.ledger.readClaim(ref, now());
+    if (!claim || claim.stopId !== holder.stopId) return undefined;
+    if (claim.state === 'REQUESTED') return claim;
+  }
+}
