@@ -22,12 +22,17 @@ export interface Config {
   stopConcurrency: number;
   /** Parsed JSON of `STALE_JOB_POLICY`; its fields are validated by the reaper. */
   staleJobPolicy: unknown;
+  /** `STOP_LEDGER_TABLE`: the DynamoDB table of the stop ledger. */
+  ledgerTable?: string;
+  /** `LEDGER_RETENTION_DAYS`: how long stop records are kept. */
+  ledgerRetentionDays: number;
 }
 
 /** Settings that only some functions need; each function names the ones it requires. */
-export type OptionalSetting = 'webhookSecretId' | 'stopQueueUrl' | 'stopDlqUrl';
+export type OptionalSetting = 'webhookSecretId' | 'stopQueueUrl' | 'stopDlqUrl' | 'ledgerTable';
 
 const VARIABLE_OF: Record<OptionalSetting, string> = {
+  ledgerTable: 'STOP_LEDGER_TABLE',
   webhookSecretId: 'WEBHOOK_SECRET_ID',
   stopQueueUrl: 'STOP_QUEUE_URL',
   stopDlqUrl: 'STOP_DLQ_URL',
@@ -101,6 +106,25 @@ function concurrency(env: Env): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < 1 || value > MAX_CONCURRENCY) {
     throw new ConfigError('STOP_CONCURRENCY', `must be an integer from 1 to ${MAX_CONCURRENCY}, got ${raw}`);
+  }
+  return value;
+}
+
+/** A DynamoDB table name: 3-255 of `[A-Za-z0-9_.-]`. */
+function tableName(env: Env, name: string): string | undefined {
+  const raw = read(env, name);
+  if (raw !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(raw)) {
+    throw new ConfigError(name, `is not a DynamoDB table name: ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function retentionDays(env: Env): number {
+  const raw = read(env, 'LEDGER_RETENTION_DAYS');
+  if (raw === undefined) return 90;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > 3650) {
+    throw new ConfigError('LEDGER_RETENTION_DAYS', `must be a number of days from 1 to 3650, got ${raw}`);
   }
   return value;
 }
@@ -184,6 +208,7 @@ export function parseConfig<N extends OptionalSetting = never>(
     signedJobRequired: flag(env, 'WEBHOOK_SIGNED_JOB_REQUIRED'),
     stopConcurrency: concurrency(env),
     staleJobPolicy: staleJobPolicy(env),
+    ledgerRetentionDays: retentionDays(env),
   };
   const webhookSecretId = read(env, 'WEBHOOK_SECRET_ID');
   if (webhookSecretId !== undefined) config.webhookSecretId = webhookSecretId;
@@ -191,6 +216,8 @@ export function parseConfig<N extends OptionalSetting = never>(
   if (stopQueueUrl !== undefined) config.stopQueueUrl = stopQueueUrl;
   const stopDlqUrl = queueUrl(env, 'STOP_DLQ_URL');
   if (stopDlqUrl !== undefined) config.stopDlqUrl = stopDlqUrl;
+  const ledgerTable = tableName(env, 'STOP_LEDGER_TABLE');
+  if (ledgerTable !== undefined) config.ledgerTable = ledgerTable;
 
   return requireSettings(config, needs);
 }

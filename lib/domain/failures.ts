@@ -13,6 +13,25 @@ import {
   LakeFormationTimeoutError,
 } from '../upstream/lakeformation/errors.js';
 
+/** The ledger could not be read or written (DynamoDB failed or did not answer): retry later. */
+export class LedgerUnavailableError extends Error {
+  override name = 'LedgerUnavailableError';
+  constructor(operation: string, cause: unknown) {
+    super(`the stop ledger is unavailable (${operation}: ${(cause as Error)?.name ?? 'error'})`, { cause });
+  }
+}
+
+/** A request is waiting for another's stop of the same job run, which has no outcome yet: retry shortly. */
+export class StopInProgressError extends Error {
+  override name = 'StopInProgressError';
+  constructor(
+    readonly stopId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`another request is stopping this job run (stop ${stopId}); ask again in ${retryAfterSeconds} s`);
+  }
+}
+
 /** What becomes of a queue message that ends with a failure (the `disposition` of its log line). */
 export type QueueDisposition = 'acknowledged' | 'dead-lettered' | 'retry';
 
@@ -70,6 +89,16 @@ export const FAILURES = {
   UPSTREAM_TIMEOUT: row(504, 'UPSTREAM_TIMEOUT', RETRY),
   /** A queued stop not started: too close to the Lambda timeout. */
   DEADLINE: row(504, 'UPSTREAM_TIMEOUT', RETRY),
+  /** The stop ledger cannot be read or written: no stop is made without its record. */
+  LEDGER_UNAVAILABLE: row(503, 'LEDGER_UNAVAILABLE', RETRY),
+  /** Another request's stop of the same job run has no outcome yet: ask again shortly. */
+  STOP_IN_PROGRESS: row(409, 'STOP_IN_PROGRESS', RETRY),
+  /** `GET /stops/{stopId}` of a stop the ledger does not have (or no longer keeps). */
+  STOP_NOT_FOUND: row(404, 'STOP_NOT_FOUND', WEBHOOK_ONLY),
+  /** An `Idempotency-Key` sent again with another request. */
+  IDEMPOTENCY_KEY_REUSED: row(422, 'IDEMPOTENCY_KEY_REUSED', WEBHOOK_ONLY),
+  /** An `Idempotency-Key` whose first request is still under way. */
+  IDEMPOTENCY_KEY_IN_USE: row(409, 'IDEMPOTENCY_KEY_IN_USE', WEBHOOK_ONLY),
 } as const;
 
 export type FailureKind = keyof typeof FAILURES;
@@ -97,6 +126,8 @@ export type StopFailureKind =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_ERROR'
   | 'CREDENTIALS_REJECTED'
+  | 'LEDGER_UNAVAILABLE'
+  | 'STOP_IN_PROGRESS'
   | 'INTERNAL';
 
 export interface Failure {
@@ -119,6 +150,8 @@ function failure(
 
 /** Default wait suggested to a throttled caller; Huawei advises 2-5 s. */
 const THROTTLE_RETRY_AFTER_SECONDS = 5;
+/** Wait suggested while the ledger is unavailable (DynamoDB's own outages are short). */
+const LEDGER_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Maps any error raised while stopping a job onto one {@link Failure}. LakeFormation's own 401/403
@@ -172,6 +205,12 @@ export function classifyFailure(error: unknown): Failure {
   }
   if (error instanceof IamUnavailableError) {
     return failure(error.timedOut ? 'UPSTREAM_TIMEOUT' : 'UPSTREAM_ERROR', error.message);
+  }
+  if (error instanceof LedgerUnavailableError) {
+    return failure('LEDGER_UNAVAILABLE', error.message, { retryAfterSeconds: LEDGER_RETRY_AFTER_SECONDS });
+  }
+  if (error instanceof StopInProgressError) {
+    return failure('STOP_IN_PROGRESS', error.message, { retryAfterSeconds: error.retryAfterSeconds });
   }
   return failure('INTERNAL', 'internal error');
 }

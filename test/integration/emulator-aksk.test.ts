@@ -66,7 +66,7 @@ describe('Emulator: AK/SK signatures', () => {
     const url = `${jobUrl()}/stop`;
     const headers = signRequest({ method: 'POST', url, ...KEY, projectId: PROJECT, now: new Date() });
     const before = emulator.counters.signed;
-    const response = await fetch(url, { method: 'POST', headers });
+    const response = await fetch(url, { method: 'POST', headers: { ...headers } });
     expect(response.status).toBe(202);
     expect(emulator.counters.signed).toBe(before + 1);
   });

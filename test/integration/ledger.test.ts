@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { StopInProgressError } from '../../lib/domain/failures.js';
 import { newStopId, type StopRecord } from '../../lib/domain/ledger/records.js';
-import { StopInProgressError, stopOnce } from '../../lib/domain/ledger/stop-once.js';
+import { stopOnce } from '../../lib/domain/ledger/stop-once.js';
 import {
   createLedgerTable,
   decodeCursor,

@@ -39,6 +39,7 @@ describe('Function: parseConfig()', () => {
       signedJobRequired: false,
       stopConcurrency: 10,
       staleJobPolicy: {},
+      ledgerRetentionDays: 90,
     });
   });
 

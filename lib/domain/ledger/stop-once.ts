@@ -2,6 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
 import type { CallOptions, JobRef, LakeFormationClient } from '../../upstream/lakeformation/client.js';
+import { LedgerUnavailableError, StopInProgressError } from '../failures.js';
 import type { StopResult } from '../outcomes.js';
 import { stopWithOutcome } from '../stop.js';
 import {
@@ -11,18 +12,7 @@ import {
   type StopRequest,
   type StopState,
 } from './records.js';
-import { type Claim, type LedgerTable, LedgerUnavailableError } from './table.js';
-
-/** A request is waiting for another's stop of the same job run, which has no outcome yet: retry shortly. */
-export class StopInProgressError extends Error {
-  override name = 'StopInProgressError';
-  constructor(
-    readonly stopId: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(`another request is stopping this job run (stop ${stopId}); ask again in ${retryAfterSeconds} s`);
-  }
-}
+import type { Claim, LedgerTable } from './table.js';
 
 export interface StopOnceDependencies {
   client: LakeFormationClient;

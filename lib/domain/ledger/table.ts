@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
+import { LedgerUnavailableError } from '../failures.js';
 import { MAX_KEPT_REQUESTS, type StopRecord, type StopRequest } from './records.js';
 
 /**
@@ -20,14 +21,6 @@ import { MAX_KEPT_REQUESTS, type StopRecord, type StopRequest } from './records.
  * every decision a conditional write. Items past their `expiresAt` are gone, whether DynamoDB's TTL
  * has deleted them yet or not (it may take days; moto never does).
  */
-
-/** The ledger could not be read or written (DynamoDB failed or did not answer): retry later. */
-export class LedgerUnavailableError extends Error {
-  override name = 'LedgerUnavailableError';
-  constructor(operation: string, cause: unknown) {
-    super(`the stop ledger is unavailable (${operation}: ${(cause as Error)?.name ?? 'error'})`, { cause });
-  }
-}
 
 /** A job's claim: who is stopping it, for which run. */
 export interface Claim {

@@ -14,6 +14,11 @@ const PROBLEM_TITLES: Record<ProblemCode, string> = {
   INTERNAL_ERROR: 'Internal error',
   UPSTREAM_ERROR: 'LakeFormation call failed',
   UPSTREAM_TIMEOUT: 'LakeFormation did not answer in time',
+  LEDGER_UNAVAILABLE: 'The stop ledger is unavailable',
+  STOP_IN_PROGRESS: 'Another request is stopping this job',
+  STOP_NOT_FOUND: 'Stop not found',
+  IDEMPOTENCY_KEY_REUSED: 'Idempotency key used for another request',
+  IDEMPOTENCY_KEY_IN_USE: 'Idempotency key in use',
 };
 
 /** The `code` vocabulary of the HTTP API's errors, each with its status and title (docs/openapi.yaml). */
