@@ -1,6 +1,8 @@
+import { createLedgerTable, type LedgerTable } from '../domain/ledger/table.js';
 import { parsePolicy, type StalePolicy } from '../domain/reaper/policy.js';
 import { type WebhookKeys, webhookKeysLoader } from '../edge/http/webhook-keys.js';
 import { containerCell, resetContainerState } from '../platform/container-state.js';
+import { getDynamoDbClient } from '../upstream/aws/dynamodb.js';
 import { credentialsLoader } from '../upstream/huawei/credentials.js';
 import { createTokenProvider } from '../upstream/huawei/token-provider.js';
 import { createLakeFormationClient, type LakeFormationClient } from '../upstream/lakeformation/client.js';
@@ -65,6 +67,16 @@ export const prepareLakeFormationClient = (): void => lakeFormation().tokens.pre
 
 /** The webhook's caller keys (`WEBHOOK_SECRET_ID`): one read however many requests wait, then cached. */
 export const loadWebhookKeys = (): Promise<WebhookKeys> => webhookKeys()();
+
+/** The stop ledger (`STOP_LEDGER_TABLE`), on the container's DynamoDB client. */
+export const getLedger: () => LedgerTable = /* @__PURE__ */ containerCell(() => {
+  const { ledgerTable, ledgerRetentionDays } = getConfig(['ledgerTable']);
+  return createLedgerTable({
+    tableName: ledgerTable,
+    retentionDays: ledgerRetentionDays,
+    client: getDynamoDbClient,
+  });
+});
 
 /**
  * `STALE_JOB_POLICY`, validated, with its defaults.
