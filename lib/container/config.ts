@@ -1,5 +1,5 @@
 import { ConfigError } from '../platform/config-error.js';
-import type { CredentialSource } from '../upstream/huawei/credentials.js';
+import { type CredentialSource, isAccessKey } from '../upstream/huawei/credentials.js';
 import { isValidId } from '../upstream/lakeformation/ids.js';
 
 export interface Config {
@@ -77,15 +77,44 @@ function id(name: string, value: string): string {
   return value;
 }
 
+/**
+ * The local-development access key: `HUAWEICLOUD_ACCESS_KEY` and `HUAWEICLOUD_SECRET_KEY` together,
+ * `HUAWEICLOUD_SECURITY_TOKEN` for temporary keys; `undefined` when none of them is set.
+ */
+function accessKeyFromEnv(env: Env): CredentialSource | undefined {
+  const accessKey = read(env, 'HUAWEICLOUD_ACCESS_KEY');
+  const secretKey = read(env, 'HUAWEICLOUD_SECRET_KEY');
+  const securityToken = read(env, 'HUAWEICLOUD_SECURITY_TOKEN');
+  if (accessKey === undefined && secretKey === undefined) {
+    if (securityToken !== undefined) {
+      throw new ConfigError(
+        'HUAWEICLOUD_SECURITY_TOKEN',
+        'is used only with HUAWEICLOUD_ACCESS_KEY and HUAWEICLOUD_SECRET_KEY',
+      );
+    }
+    return undefined;
+  }
+  if (accessKey === undefined)
+    throw new ConfigError('HUAWEICLOUD_ACCESS_KEY', 'is required together with HUAWEICLOUD_SECRET_KEY');
+  if (secretKey === undefined)
+    throw new ConfigError('HUAWEICLOUD_SECRET_KEY', 'is required together with HUAWEICLOUD_ACCESS_KEY');
+  if (!isAccessKey(accessKey)) {
+    throw new ConfigError('HUAWEICLOUD_ACCESS_KEY', 'must be printable ASCII without spaces or commas');
+  }
+  return { kind: 'env-aksk', accessKey, secretKey, ...(securityToken !== undefined && { securityToken }) };
+}
+
 function credentials(env: Env): CredentialSource {
   const secretId = read(env, 'HUAWEICLOUD_CREDENTIALS_SECRET_ID');
   if (secretId !== undefined) return { kind: 'secret', secretId };
+  const accessKey = accessKeyFromEnv(env);
+  if (accessKey !== undefined) return accessKey;
   const trio = ['HUAWEICLOUD_USER_NAME', 'HUAWEICLOUD_PASSWORD', 'HUAWEICLOUD_DOMAIN_NAME'] as const;
   const present = trio.filter((name) => read(env, name) !== undefined);
   if (present.length === 0) {
     throw new ConfigError(
       'HUAWEICLOUD_CREDENTIALS_SECRET_ID',
-      'is required (or, for local development, HUAWEICLOUD_USER_NAME, HUAWEICLOUD_PASSWORD and HUAWEICLOUD_DOMAIN_NAME)',
+      'is required (or, for local development, HUAWEICLOUD_ACCESS_KEY and HUAWEICLOUD_SECRET_KEY, or HUAWEICLOUD_USER_NAME, HUAWEICLOUD_PASSWORD and HUAWEICLOUD_DOMAIN_NAME)',
     );
   }
   const missing = trio.find((name) => read(env, name) === undefined);

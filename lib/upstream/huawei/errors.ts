@@ -19,6 +19,20 @@ export class CredentialsConfigError extends Error {
   override name = 'CredentialsConfigError';
 }
 
+/**
+ * The credentials are an access key, which signs each request: IAM issues no token for one. The
+ * request authorizer switches to signing when a token source meets it (the secret was rotated from
+ * a password or token to an access key).
+ */
+export class AccessKeyCredentialsError extends CredentialsConfigError {
+  override name = 'AccessKeyCredentialsError';
+  constructor() {
+    super(
+      'the credentials are an access key (AK/SK): requests are signed with it, no IAM token is asked for',
+    );
+  }
+}
+
 /** IAM could not be reached or failed (timeout, network, 5xx) after retries. */
 export class IamUnavailableError extends Error {
   override name = 'IamUnavailableError';

@@ -11,7 +11,7 @@ import {
   withRetries,
 } from '../transport/retry.js';
 import type { CredentialsLoader } from './credentials.js';
-import { CredentialsRejectedError, IamUnavailableError } from './errors.js';
+import { AccessKeyCredentialsError, CredentialsRejectedError, IamUnavailableError } from './errors.js';
 
 /** Supplies IAM tokens to the LakeFormation client; {@link createTokenProvider} makes one. */
 export interface TokenSource {
@@ -205,6 +205,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenSource 
 
   async function issue(deadline: number): Promise<CachedToken> {
     const credentials = await options.credentials.load();
+    if (credentials.kind === 'aksk') throw new AccessKeyCredentialsError();
     if (credentials.kind === 'password') {
       return requestToken(credentials.userName, credentials.password, credentials.domainName, deadline);
     }
