@@ -13,8 +13,10 @@ import { metrics } from '../lib/platform/metrics.js';
 const config = getConfig(['stopDlqUrl']);
 
 /** One job per SQS message; retryable failures are reported, never swallowed. */
-export async function bulkStop(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  const { lakeFormation, deadline } = context as LakeFormationContext;
+export async function bulkStop(
+  event: SQSEvent,
+  { lakeFormation, deadline }: LakeFormationContext,
+): Promise<SQSBatchResponse> {
   const { response } = await processStopBatch(event.Records, {
     client: lakeFormation,
     sqs: getSqsClient,
@@ -27,8 +29,9 @@ export async function bulkStop(event: SQSEvent, context: Context): Promise<SQSBa
   return response;
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse, Error>(bulkStop)
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(logging())
   .use(logMetrics(metrics))
   // 5 s kept back to send dead letters and answer before the Lambda times out.
-  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 5_000 }));
+  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 5_000 }))
+  .handler(bulkStop);

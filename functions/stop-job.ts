@@ -28,8 +28,10 @@ import { metrics } from '../lib/platform/metrics.js';
 const config = getConfig(['webhookSecretId']);
 
 /** `POST /jobs/{jobId}/stop` and `POST /instances/{instanceId}/jobs/{jobId}/stop`. */
-export async function stopJob(event: StopJobEvent, context: Context): Promise<APIGatewayProxyResultV2> {
-  const { lakeFormation, deadline } = context as LakeFormationContext;
+export async function stopJob(
+  event: StopJobEvent,
+  { lakeFormation, deadline }: LakeFormationContext,
+): Promise<APIGatewayProxyResultV2> {
   const { instanceId, jobId, reason, runStartedAt } = event.stopRequest;
   const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline }, { runStartedAt });
   logger.info('stop outcome', {
@@ -43,7 +45,7 @@ export async function stopJob(event: StopJobEvent, context: Context): Promise<AP
   return stopResultResponse(result);
 }
 
-export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJob)
+export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error, Context>()
   .use(logging<StopJobEvent>({ correlationId: (event) => event.requestContext?.requestId }))
   .use(logMetrics(metrics))
   .use(problemResponses())
@@ -60,4 +62,5 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error>(stopJ
     }),
   )
   .use(injectLakeFormation({ client: getLakeFormationClient }))
-  .use(failureMapping());
+  .use(failureMapping())
+  .handler(stopJob);

@@ -21,8 +21,10 @@ const config = getConfig(['stopQueueUrl']);
 const policy = getStalePolicy();
 
 /** Scans every allowed instance for stale jobs and queues their stop. */
-export async function stopStaleJobs(_event: ScheduledEvent, context: Context): Promise<ReaperSummary> {
-  const { lakeFormation, deadline } = context as LakeFormationContext;
+export async function stopStaleJobs(
+  _event: ScheduledEvent,
+  { lakeFormation, deadline }: LakeFormationContext,
+): Promise<ReaperSummary> {
   return runReaper({
     client: lakeFormation,
     sqs: getSqsClient,
@@ -34,8 +36,9 @@ export async function stopStaleJobs(_event: ScheduledEvent, context: Context): P
   });
 }
 
-export const handler = middy<ScheduledEvent, ReaperSummary, Error>(stopStaleJobs)
+export const handler = middy<ScheduledEvent, ReaperSummary, Error, Context>()
   .use(logging())
   .use(logMetrics(metrics))
   .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 10_000 }))
-  .use(failureMapping());
+  .use(failureMapping())
+  .handler(stopStaleJobs);

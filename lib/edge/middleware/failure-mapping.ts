@@ -19,7 +19,7 @@ export class StopFailedError extends Error {
  * errors (rejected requests, defects) pass through unchanged. It rethrows (middy keeps `request.error`), so queue
  * and schedule handlers fail loudly; the HTTP function renders it after this runs.
  */
-export function failureMapping(): MiddlewareObj<unknown, unknown, Error> {
+export function failureMapping<TEvent = unknown, TResult = unknown>(): MiddlewareObj<TEvent, TResult, Error> {
   return {
     onError: (request) => {
       const error = request.error;

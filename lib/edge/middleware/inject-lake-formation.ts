@@ -24,14 +24,13 @@ export interface InjectLakeFormationOptions {
  * deadline on the context. The token itself is fetched on first use and cached across warm
  * invocations, so a request rejected before any LakeFormation call costs no IAM call.
  */
-export function injectLakeFormation(
+export function injectLakeFormation<TEvent = unknown, TResult = unknown>(
   options: InjectLakeFormationOptions,
-): MiddlewareObj<unknown, unknown, Error> {
+): MiddlewareObj<TEvent, TResult, Error, LakeFormationContext> {
   const margin = options.deadlineMarginMs ?? 1000;
   const now = options.now ?? (() => Date.now());
   return {
-    before: (request) => {
-      const context = request.context as LakeFormationContext;
+    before: ({ context }) => {
       context.lakeFormation = options.client();
       context.deadline = now() + context.getRemainingTimeInMillis() - margin;
     },
