@@ -6,7 +6,27 @@ import type { WebhookKeys } from './webhook-keys.js';
 /** How far `X-Timestamp` may be from our clock, either way. */
 export const SIGNATURE_WINDOW_SECONDS = 300;
 
-export type CallerAuthResult = { ok: true; method: 'hmac' | 'bearer' } | { ok: false; detail: string };
+/** Who a caller is: which kind of key, which one of the list, and a fingerprint of it (never the key). */
+export interface Caller {
+  method: 'hmac' | 'bearer';
+  /** Index of the key in `hmacKeys` / `bearerTokens`. */
+  keyIndex: number;
+  /** SHA-256 of the kind and the key, cut to 32 hex digits: scopes what a caller did without storing its key. */
+  fingerprint: string;
+}
+
+export type CallerAuthResult = ({ ok: true } & Caller) | { ok: false; detail: string };
+
+/** How a caller is named in the ledger's requests: kind and key index (`hmac:0`), never the key. */
+export const callerName = (caller: Caller): string => `${caller.method}:${caller.keyIndex}`;
+
+function identify(method: Caller['method'], keys: readonly string[], index: number): { ok: true } & Caller {
+  const fingerprint = createHash('sha256')
+    .update(`${method}:${keys[index] ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
+  return { ok: true, method, keyIndex: index, fingerprint };
+}
 
 /** Compares in constant time, whatever the lengths: both sides are hashed to 32 bytes first. */
 function safeEqual(a: string, b: string): boolean {
@@ -39,9 +59,11 @@ export function authenticateCaller(
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (match?.[1] !== undefined) {
       const token = match[1];
-      let ok = false;
-      for (const candidate of keys.bearerTokens) ok = safeEqual(token, candidate) || ok;
-      if (ok) return { ok: true, method: 'bearer' };
+      let found = -1;
+      keys.bearerTokens.forEach((candidate, index) => {
+        if (safeEqual(token, candidate) && found < 0) found = index;
+      });
+      if (found >= 0) return identify('bearer', keys.bearerTokens, found);
     }
     if (sent === undefined) return { ok: false, detail: 'the bearer token is not valid' };
   }
@@ -62,10 +84,13 @@ export function authenticateCaller(
   if (!/^sha256=[0-9a-fA-F]{64}$/.test(sent)) {
     return { ok: false, detail: 'X-Signature must be sha256=<64 hex digits>' };
   }
-  let ok = false;
-  for (const key of keys.hmacKeys)
-    ok = safeEqual(sent.toLowerCase(), signature(key, timestamp, rawBody)) || ok;
-  return ok ? { ok: true, method: 'hmac' } : { ok: false, detail: 'the signature does not match' };
+  let found = -1;
+  keys.hmacKeys.forEach((key, index) => {
+    if (safeEqual(sent.toLowerCase(), signature(key, timestamp, rawBody)) && found < 0) found = index;
+  });
+  return found >= 0
+    ? identify('hmac', keys.hmacKeys, found)
+    : { ok: false, detail: 'the signature does not match' };
 }
 
 /**
@@ -92,7 +117,8 @@ export function callerAuthentication({
           headers: { 'WWW-Authenticate': 'Bearer, HMAC-SHA256 headers="X-Timestamp X-Signature"' },
         });
       }
-      event.caller = { method: result.method };
+      const { ok: _ok, ...caller } = result;
+      event.caller = caller;
     },
   };
 }

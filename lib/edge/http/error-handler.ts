@@ -4,6 +4,7 @@ import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
 import { StopFailedError } from '../middleware/failure-mapping.js';
 import type { HttpMiddleware } from './event.js';
+import { ReplayedAnswer } from './idempotency.js';
 import { ProblemError, problemResponse } from './problems.js';
 import { failureResponse } from './responses.js';
 
@@ -15,6 +16,10 @@ export function problemResponses(): HttpMiddleware {
   return {
     onError: (request) => {
       const error = request.error;
+      if (error instanceof ReplayedAnswer) {
+        request.response = error.response;
+        return;
+      }
       if (error instanceof ProblemError) {
         logger.info('request rejected', { code: error.code, detail: error.detail });
         metrics.addMetric('RequestRejected', MetricUnit.Count, 1);

@@ -7,12 +7,22 @@ import { jsonResponse, problemResponse } from './problems.js';
  * The HTTP answer for a stop outcome: 202 and 200 carry `{"jobId","instanceId","outcome","status"?}`
  * (`RUN_CHANGED` also `detail`: which run the job is on);
  * `NOT_FOUND` and `NOT_STOPPABLE` are problems carrying `jobId`, `instanceId`, `outcome` (and `jobStatus`).
+ * With a `stopId` (the receipt: every outcome the ledger recorded), every answer carries it, and a 202
+ * also `Location: /stops/{stopId}`.
  */
-export function stopResultResponse(result: StopResult): APIGatewayProxyStructuredResultV2 {
-  const members = { jobId: result.jobId, instanceId: result.instanceId, outcome: result.outcome };
+export function stopResultResponse(result: StopResult, stopId?: string): APIGatewayProxyStructuredResultV2 {
+  const members = {
+    jobId: result.jobId,
+    instanceId: result.instanceId,
+    outcome: result.outcome,
+    ...(stopId !== undefined && { stopId }),
+  };
   switch (result.outcome) {
-    case 'STOP_REQUESTED':
-      return jsonResponse(202, members);
+    case 'STOP_REQUESTED': {
+      const accepted = jsonResponse(202, members);
+      if (stopId !== undefined) accepted.headers = { ...accepted.headers, Location: `/stops/${stopId}` };
+      return accepted;
+    }
     case 'NOT_RUNNING':
       return jsonResponse(200, { ...members, status: result.status });
     case 'RUN_CHANGED':
