@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import {
   type EmulatorOptions,
   type LakeFormationEmulator,
@@ -20,9 +21,13 @@ export function testEmulator(options: Partial<EmulatorOptions> = {}): Promise<La
   });
 }
 
-/** The environment a function needs to run against `emulator` with the env credentials trio. */
+/**
+ * The environment a function needs to run against `emulator` with the env credentials trio, and the
+ * suite's ledger table on moto.
+ */
 export function emulatorEnv(emulator: LakeFormationEmulator): Record<string, string> {
   return {
+    STOP_LEDGER_TABLE: inject('ledgerTable'),
     LAKEFORMATION_ENDPOINT: emulator.url,
     HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
     LAKEFORMATION_PROJECT_ID: PROJECT,

@@ -19,6 +19,8 @@ export function stubOfflineEnv(values: {
     HUAWEICLOUD_USER_NAME: 'stopper',
     HUAWEICLOUD_PASSWORD: values.password,
     HUAWEICLOUD_DOMAIN_NAME: 'acme',
+    // on a mocked DynamoDB client (test/support/stop-job-offline.ts)
+    STOP_LEDGER_TABLE: 'unit-ledger',
     ...values.extra,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
