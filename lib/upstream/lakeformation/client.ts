@@ -92,6 +92,25 @@ export function retryDecision(error: unknown): { retry: boolean; minDelayMs?: nu
   return { retry: error instanceof LakeFormationTimeoutError || error instanceof LakeFormationNetworkError };
 }
 
+/**
+ * Writes a query string, leaving out pairs without a value. A space is written `%20`, never `+`:
+ * the gateway reads a `+` in a signed query as a plus (Huawei's signers do, and so does ours), so a
+ * `+` for a space would sign another query than the one meant. Otherwise the bytes are those
+ * `URLSearchParams` writes (`*-._` and alphanumerics kept, everything else percent-encoded).
+ */
+export function queryString(pairs: ReadonlyArray<readonly [string, string | undefined]>): string {
+  const encode = (text: string) =>
+    // a lone surrogate cannot be sent as UTF-8: written as U+FFFD, as URLSearchParams does
+    encodeURIComponent(text.replace(/\p{Cs}/gu, '\uFFFD')).replace(
+      /[!'()~]/g,
+      (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+    );
+  return pairs
+    .filter((pair): pair is readonly [string, string] => pair[1] !== undefined)
+    .map(([name, value]) => `${encode(name)}=${encode(value)}`)
+    .join('&');
+}
+
 function retryAfter(headers: { get(name: string): string | null }): number | undefined {
   const raw = headers.get('retry-after');
   if (raw === null || !/^\d+$/.test(raw.trim())) return undefined;
@@ -227,11 +246,13 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       if (!Number.isInteger(limit) || limit < 1 || limit > LIST_LIMITS.maxLimit) {
         throw new InvalidArgumentError('limit', `must be an integer from 1 to ${LIST_LIMITS.maxLimit}`);
       }
-      const query = new URLSearchParams({ type: params.type });
-      if (params.status !== undefined) query.set('status', params.status);
-      if (params.namePattern !== undefined) query.set('name_pattern', params.namePattern);
-      query.set('offset', String(offset));
-      query.set('limit', String(limit));
+      const query = queryString([
+        ['type', params.type],
+        ['status', params.status],
+        ['name_pattern', params.namePattern],
+        ['offset', String(offset)],
+        ['limit', String(limit)],
+      ]);
       const url = `${endpoint}${jobsPath(params.instanceId)}?${query}`;
       const response = await call('listJobs', 'GET', url, 200, callOptions);
       return parseJobPage('listJobs', json('listJobs', response.text));
