@@ -5,15 +5,17 @@ import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import {
   getConfig,
   getLakeFormationClient,
+  getLedger,
   loadWebhookKeys,
   prepareLakeFormationClient,
 } from '../lib/container/container.js';
+import { stopOnce } from '../lib/domain/ledger/stop-once.js';
 import { countOutcome } from '../lib/domain/outcomes.js';
-import { stopWithOutcome } from '../lib/domain/stop.js';
 import { requestBody } from '../lib/edge/http/body.js';
-import { callerAuthentication } from '../lib/edge/http/caller-auth.js';
+import { callerAuthentication, callerName } from '../lib/edge/http/caller-auth.js';
 import { problemResponses } from '../lib/edge/http/error-handler.js';
 import type { StopJobEvent } from '../lib/edge/http/event.js';
+import { idempotencyKeys, singleUseSignatures } from '../lib/edge/http/idempotency.js';
 import { stopResultResponse } from '../lib/edge/http/responses.js';
 import { stopRequest } from '../lib/edge/http/stop-route.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
@@ -25,7 +27,7 @@ import { logging } from '../lib/edge/middleware/logging.js';
 import { logger } from '../lib/platform/logger.js';
 import { metrics } from '../lib/platform/metrics.js';
 
-const config = getConfig(['webhookSecretId']);
+const config = getConfig(['webhookSecretId', 'ledgerTable']);
 
 /** `POST /jobs/{jobId}/stop` and `POST /instances/{instanceId}/jobs/{jobId}/stop`. */
 export async function stopJob(
@@ -33,16 +35,30 @@ export async function stopJob(
   { lakeFormation, deadline }: LakeFormationContext,
 ): Promise<APIGatewayProxyResultV2> {
   const { instanceId, jobId, reason, runStartedAt } = event.stopRequest;
-  const result = await stopWithOutcome(lakeFormation, { instanceId, jobId }, { deadline }, { runStartedAt });
+  const caller = event.caller && callerName(event.caller);
+  const request = {
+    source: 'webhook',
+    ...(caller !== undefined && { caller }),
+    ...(reason !== undefined && { reason }),
+    at: new Date().toISOString(),
+  };
+  const { result, stopId, joined } = await stopOnce(
+    { client: lakeFormation, ledger: getLedger() },
+    { instanceId, jobId },
+    { ...(runStartedAt !== undefined && { runStartedAt }), requests: [request] },
+    { deadline },
+  );
   logger.info('stop outcome', {
     ...result,
+    stopId,
+    joined,
     source: 'webhook',
-    caller: event.caller?.method,
+    caller,
     reason,
     ...(runStartedAt !== undefined && { runStartedAt: new Date(runStartedAt).toISOString() }),
   });
   countOutcome(result.outcome);
-  return stopResultResponse(result);
+  return stopResultResponse(result, stopId);
 }
 
 export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error, Context>()
@@ -61,6 +77,8 @@ export const handler = middy<StopJobEvent, APIGatewayProxyResultV2, Error, Conte
       signedJobRequired: config.signedJobRequired,
     }),
   )
+  .use(idempotencyKeys({ ledger: getLedger }))
+  .use(singleUseSignatures({ ledger: getLedger }))
   .use(injectLakeFormation({ client: getLakeFormationClient }))
   .use(failureMapping())
   .handler(stopJob);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
@@ -14,6 +15,7 @@ import type {
 } from 'aws-lambda';
 import { type EmulatorOptions, type LakeFormationEmulator, startEmulator } from './emulator/server.js';
 import { lambdaContext } from './lambda-context.js';
+import { createLedgerTable } from './ledger-table.js';
 import { type Moto, startMoto } from './moto.js';
 import { createStopQueues } from './queues.js';
 import { startPoller } from './sqs-poller.js';
@@ -204,6 +206,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         SecretString: JSON.stringify(config.webhook),
       }),
     );
+    const ledgerTable = await createLedgerTable(new DynamoDBClient({}), 'lf-job-stopper-local-ledger');
     const { queueUrl, dlqUrl } = await createStopQueues(sqs, {
       name: 'lf-job-stopper-local-stop',
       visibilityTimeoutSeconds: 10,
@@ -219,6 +222,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       WEBHOOK_SECRET_ID: 'lf-job-stopper/local/webhook-keys',
       STOP_QUEUE_URL: queueUrl,
       STOP_DLQ_URL: dlqUrl,
+      STOP_LEDGER_TABLE: ledgerTable,
       STALE_JOB_POLICY: JSON.stringify(config.policy),
     });
 

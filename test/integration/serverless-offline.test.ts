@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signature } from '../../lib/edge/http/caller-auth.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { freePort } from '../../local/moto.js';
@@ -51,6 +51,7 @@ beforeAll(async () => {
     allowedInstanceIds: OTHER_INSTANCE,
     credentialsSecretId: credentialsSecret,
     webhookSecretId: webhookSecret,
+    ledgerTable: inject('ledgerTable'),
   };
   offline = spawn(
     process.execPath,
@@ -120,7 +121,13 @@ describe('serverless offline --stage local (the bundled HTTP function)', () => {
     });
 
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ jobId: job.id, instanceId: INSTANCE, outcome: 'STOP_REQUESTED' });
+    expect(await response.json()).toEqual({
+      jobId: job.id,
+      instanceId: INSTANCE,
+      outcome: 'STOP_REQUESTED',
+      stopId: expect.any(String),
+    });
+    expect(response.headers.get('location')).toMatch(/^\/stops\/[0-9a-f-]{36}$/);
     expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(1);
   });
 

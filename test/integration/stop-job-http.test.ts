@@ -75,7 +75,13 @@ describe('stop-job handler against the emulator and Secrets Manager on moto', ()
     await new Promise((resolve) => setTimeout(resolve, 60));
 
     expect(response.statusCode).toBe(202);
-    expect(response.body).toEqual({ jobId: job.id, instanceId: INSTANCE, outcome: 'STOP_REQUESTED' });
+    expect(response.body).toEqual({
+      jobId: job.id,
+      instanceId: INSTANCE,
+      outcome: 'STOP_REQUESTED',
+      stopId: expect.any(String),
+    });
+    expect(response.headers.Location).toBe(`/stops/${response.body.stopId}`);
     expect(emulator.store.get(INSTANCE, job.id)?.status).toBe('STOPPED');
   });
 

@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
@@ -10,8 +11,9 @@ import { upstreamFetch } from './upstream-fetch.js';
 
 /**
  * The HTTP function with no network, for the test file that calls this at its top: its environment
- * stubbed, IAM and LakeFormation answered by `upstream`, and the caller keys `keys` read from a mocked
- * Secrets Manager (reset before each test, with the secrets cache).
+ * stubbed, IAM and LakeFormation answered by `upstream`, the caller keys `keys` read from a mocked
+ * Secrets Manager (reset before each test, with the secrets cache), and the ledger on a mocked DynamoDB
+ * that takes every write (every stop claims; `ledger` can be told otherwise).
  */
 export function offlineStopJob(options: {
   instanceId: string;
@@ -23,6 +25,7 @@ export function offlineStopJob(options: {
 }) {
   const secretId = 'webhook-keys';
   const secretsManager = mockClient(SecretsManagerClient);
+  const ledger = mockClient(DynamoDBClient);
   const upstream = upstreamFetch();
   let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
@@ -38,11 +41,14 @@ export function offlineStopJob(options: {
     secretsManager
       .on(GetSecretValueCommand, { SecretId: secretId })
       .resolves({ SecretString: JSON.stringify(options.keys) });
+    ledger.reset();
+    ledger.onAnyCommand().resolves({});
     resetContainer({ transport: upstream.fetch });
   });
 
   return {
     secretsManager,
+    ledger,
     upstream,
     /** One invocation with `remainingMs` left before the Lambda timeout. */
     invoke: (event: StopJobEvent, remainingMs = 20_000) => handler(event, lambdaContext(remainingMs)),

@@ -9,6 +9,8 @@ const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const OTHER = '7d3c1a52-0c6e-4f0e-9d7b-3b0e5d2f9a11';
 const JOB = '03141229-84cd-4b1b-9733-dd124320c125';
+/** A receipt's stop id: a UUID version 7. */
+const STOP_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const OTHER_JOB = '5f0c7e2a-1b7d-4c55-9a43-2e6f0a8d1c01';
 const KEYS = {
   hmacKeys: ['hmac-key-old', 'hmac-key-new'],
@@ -65,7 +67,13 @@ describe('Function: stop-job handler', () => {
 
       expect(response.statusCode).toBe(202);
       expect(response.headers['Content-Type']).toBe('application/json');
-      expect(response.body).toEqual({ jobId: JOB, instanceId: INSTANCE, outcome: 'STOP_REQUESTED' });
+      expect(response.body).toEqual({
+        jobId: JOB,
+        instanceId: INSTANCE,
+        outcome: 'STOP_REQUESTED',
+        stopId: expect.stringMatching(STOP_ID),
+      });
+      expect(response.headers.Location).toBe(`/stops/${response.body.stopId}`);
       expect(upstream.calls.filter((c) => c.kind === 'stop')[0]?.url).toBe(
         `https://lakeformation.test/v1/${PROJECT}/instances/${INSTANCE}/lf-jobs/${JOB}/stop`,
       );
@@ -83,7 +91,9 @@ describe('Function: stop-job handler', () => {
         instanceId: INSTANCE,
         outcome: 'NOT_RUNNING',
         status: 'SUCCESS',
+        stopId: expect.stringMatching(STOP_ID),
       });
+      expect(response.headers.Location).toBeUndefined();
     });
 
     it('answers 404 JOB_NOT_FOUND when LakeFormation has no such job', async () => {
@@ -169,6 +179,7 @@ describe('Function: stop-job handler', () => {
         outcome: 'RUN_CHANGED',
         status: 'RUNNING',
         detail: "the job's run started at 2026-05-27T13:00:00.000Z, not 2026-05-27T10:04:35.743Z",
+        stopId: expect.stringMatching(STOP_ID),
       });
       expect(upstream.calls.filter((c) => c.kind === 'stop')).toHaveLength(0);
     });

@@ -467,6 +467,18 @@ export function createLedgerTable(options: LedgerTableOptions) {
         throw error;
       }
     },
+
+    /** Forgets a signature's use, when the request it signed got no final answer (a retryable failure). */
+    async forgetSignature(use: { signature: string; method: string; path: string }) {
+      await send('forgetSignature', (dynamo) =>
+        dynamo.send(
+          new DeleteItemCommand({
+            TableName: table,
+            Key: { pk: { S: `SIGNATURE#${sha256(use.signature)}` }, sk: { S: `${use.method} ${use.path}` } },
+          }),
+        ),
+      );
+    },
   };
 }
 

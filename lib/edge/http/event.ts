@@ -9,6 +9,8 @@ export interface StopJobEvent extends APIGatewayProxyEventV2 {
   caller?: Caller;
   /** The request's `Idempotency-Key`, once it is this request's to answer (edge/http/idempotency.ts). */
   idempotency?: { scope: string; key: string; requestHash: string };
+  /** The request's signature was recorded as used (edge/http/idempotency.ts). */
+  signatureUsed?: boolean;
   stopRequest: { instanceId: string; jobId: string; reason?: string; runStartedAt?: number };
 }
 

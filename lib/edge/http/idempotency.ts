@@ -101,6 +101,16 @@ export function idempotencyKeys({
   };
 }
 
+/** What a signed request's one use is recorded under: the signature, the method and the path. */
+function signatureUse(event: StopJobEvent) {
+  if (event.caller?.method !== 'hmac') return undefined;
+  return {
+    signature: (event.headers?.['x-signature'] ?? '').toLowerCase(),
+    method: event.requestContext?.http?.method ?? 'POST',
+    path: event.rawPath ?? '',
+  };
+}
+
 /** SHA-256 of what makes two requests the same request: method, path and the body as received. */
 function requestHash(event: StopJobEvent): string {
   return createHash('sha256')
@@ -112,7 +122,9 @@ function requestHash(event: StopJobEvent): string {
 /**
  * A caller signature is good for one request: the same `X-Signature` again on the same method and
  * path within its window is refused (401, "signature already used"). A request that repeats an
- * `Idempotency-Key` was answered before this runs. Register after {@link idempotencyKeys}.
+ * `Idempotency-Key` was answered before this runs. A request that ends in a retryable failure (429,
+ * 5xx) frees its signature: sending the very same request again is a retry, not a replay. Register
+ * after {@link idempotencyKeys}.
  */
 export function singleUseSignatures({
   ledger,
@@ -123,21 +135,32 @@ export function singleUseSignatures({
 }): HttpMiddleware {
   return {
     before: async ({ event }) => {
-      if (event.caller?.method !== 'hmac') return;
-      const signature = event.headers?.['x-signature'] ?? '';
+      const use = signatureUse(event);
+      if (!use) return;
       const timestamp = Number(event.headers?.['x-timestamp'] ?? 0);
-      const first = await ledger().useSignature({
-        signature: signature.toLowerCase(),
-        method: event.requestContext?.http?.method ?? 'POST',
-        path: event.rawPath ?? '',
-        until: (timestamp + 300) * 1000,
-        now: now(),
-      });
+      const first = await ledger().useSignature({ ...use, until: (timestamp + 300) * 1000, now: now() });
       if (!first) {
         throw new ProblemError('UNAUTHENTICATED', 'signature already used: sign each request anew', {
           headers: { 'WWW-Authenticate': 'Bearer, HMAC-SHA256 headers="X-Timestamp X-Signature"' },
         });
       }
+      event.signatureUsed = true;
+    },
+    after: async ({ event, response }) => {
+      const status = (response as APIGatewayProxyStructuredResultV2).statusCode ?? 200;
+      if (event.signatureUsed && !remembered(status)) await forget(event);
+    },
+    onError: async ({ event, error }) => {
+      if (!event.signatureUsed || error instanceof ProblemError) return;
+      await forget(event);
     },
   };
+
+  async function forget(event: StopJobEvent) {
+    const use = signatureUse(event);
+    if (!use) return;
+    await ledger()
+      .forgetSignature(use)
+      .catch((error: unknown) => logger.warn('could not free a used signature', { error }));
+  }
 }
