@@ -4,6 +4,7 @@ import { type WebhookKeys, webhookKeysLoader } from '../edge/http/webhook-keys.j
 import { containerCell, resetContainerState } from '../platform/container-state.js';
 import { getDynamoDbClient } from '../upstream/aws/dynamodb.js';
 import { credentialsLoader } from '../upstream/huawei/credentials.js';
+import { createCredentialsAuthorizer } from '../upstream/huawei/credentials-authorizer.js';
 import { createTokenProvider } from '../upstream/huawei/token-provider.js';
 import { createLakeFormationClient, type LakeFormationClient } from '../upstream/lakeformation/client.js';
 import type { FetchLike } from '../upstream/transport/fetch-text.js';
@@ -25,19 +26,22 @@ const config = /* @__PURE__ */ containerCell(() => parseConfig(process.env));
 const lakeFormation = /* @__PURE__ */ containerCell(() => {
   const { iamEndpoint, lakeFormationEndpoint, projectId, credentials } = config();
   const { transport } = overrides();
+  const loader = credentialsLoader(credentials);
   const tokens = createTokenProvider({
     iamEndpoint,
     projectId,
-    credentials: credentialsLoader(credentials),
+    credentials: loader,
     ...(transport && { fetch: transport }),
   });
+  // signs each request when the credentials are an access key, else sends IAM tokens
+  const authorizer = createCredentialsAuthorizer({ credentials: loader, tokens, projectId });
   const client = createLakeFormationClient({
     endpoint: lakeFormationEndpoint,
     projectId,
-    tokens,
+    authorizer,
     ...(transport && { fetch: transport }),
   });
-  return { tokens, client };
+  return { authorizer, client };
 });
 
 const webhookKeys = /* @__PURE__ */ containerCell(() =>
@@ -56,14 +60,15 @@ export function getConfig<N extends OptionalSetting = never>(
   return requireSettings(config(), needs);
 }
 
-/** The container's LakeFormation client, its token provider and credentials attached. */
+/** The container's LakeFormation client, its request authorizer (tokens or AK/SK) and credentials attached. */
 export const getLakeFormationClient = (): LakeFormationClient => lakeFormation().client;
 
 /**
- * Starts reading the container's IAM credentials when no usable token is cached, without asking IAM
- * for a token: a cold HTTP invocation reads them while it reads the caller keys, instead of after.
+ * Starts reading the container's Huawei credentials when they are needed (no access key held, no
+ * usable token cached), without asking IAM for a token: a cold HTTP invocation reads them while it
+ * reads the caller keys, instead of after.
  */
-export const prepareLakeFormationClient = (): void => lakeFormation().tokens.prepare?.();
+export const prepareLakeFormationClient = (): void => lakeFormation().authorizer.prepare?.();
 
 /** The webhook's caller keys (`WEBHOOK_SECRET_ID`): one read however many requests wait, then cached. */
 export const loadWebhookKeys = (): Promise<WebhookKeys> => webhookKeys()();

@@ -33,6 +33,24 @@ export class AccessKeyCredentialsError extends CredentialsConfigError {
   }
 }
 
+/**
+ * LakeFormation refused a signed request because this host's clock and its own are more than the
+ * 15 minutes apart the gateway allows: no key can help, the clock must be fixed.
+ */
+export class ClockSkewError extends CredentialsRejectedError {
+  override name = 'ClockSkewError';
+  constructor(
+    /** How far this host's clock is from LakeFormation's, in whole minutes; `undefined` when unknown. */
+    readonly skewMinutes: number | undefined,
+    status?: number,
+  ) {
+    super(
+      `this host's clock is ${skewMinutes === undefined ? 'more than 15' : skewMinutes} min off LakeFormation's; signed requests more than 15 minutes off are refused`,
+      status,
+    );
+  }
+}
+
 /** IAM could not be reached or failed (timeout, network, 5xx) after retries. */
 export class IamUnavailableError extends Error {
   override name = 'IamUnavailableError';

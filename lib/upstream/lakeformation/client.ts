@@ -1,3 +1,4 @@
+import { type RequestAuthorizer, tokenAuthorizer } from '../huawei/request-auth.js';
 import type { TokenSource } from '../huawei/token-provider.js';
 import { type FetchLike, fetchText, USER_AGENT } from '../transport/fetch-text.js';
 import { nodeFetch } from '../transport/node-fetch.js';
@@ -26,7 +27,13 @@ export interface LakeFormationClientOptions {
   /** Base URL, e.g. `https://lakeformation.cn-north-4.myhuaweicloud.com`. */
   endpoint: string;
   projectId: string;
-  tokens: TokenSource;
+  /**
+   * How each request is authenticated: IAM tokens, AK/SK signatures (`createCredentialsAuthorizer`
+   * picks by the credentials). One of `authorizer` and `tokens` is required.
+   */
+  authorizer?: RequestAuthorizer;
+  /** IAM tokens in `X-Auth-Token`: the same as `authorizer: tokenAuthorizer(tokens)`. */
+  tokens?: TokenSource;
   /** @default nodeFetch (node:http) */
   fetch?: FetchLike;
   /**
@@ -117,12 +124,19 @@ function retryAfter(headers: { get(name: string): string | null }): number | und
   return Number(raw.trim());
 }
 
+function requestAuthorizer(options: LakeFormationClientOptions): RequestAuthorizer {
+  if (options.authorizer) return options.authorizer;
+  if (options.tokens) return tokenAuthorizer(options.tokens);
+  throw new TypeError('createLakeFormationClient needs an authorizer or tokens');
+}
+
 /**
  * Creates a typed LakeFormation `lf-jobs` client.
  *
  * Retries 408, 429, 5xx, timeouts and network errors with capped exponential back-off and full
- * jitter, never past the caller's deadline; when the token is refused (401, or an invalid-token
- * 400) it asks `tokens` for a new token and repeats that request once.
+ * jitter, never past the caller's deadline. Every request is authorized by the `authorizer` (or
+ * `tokens`); when LakeFormation refuses one (401, or an invalid-token 400) the authorizer says
+ * whether to repeat that request once, with a fresh authorization.
  *
  * @example
  * const client = createLakeFormationClient({ endpoint, projectId, tokens });
@@ -131,6 +145,7 @@ function retryAfter(headers: { get(name: string): string | null }): number | und
 export function createLakeFormationClient(options: LakeFormationClientOptions): LakeFormationClient {
   const endpoint = options.endpoint.replace(/\/+$/, '');
   const projectId = assertId('projectId', options.projectId);
+  const authorizer = requestAuthorizer(options);
   const fetchImpl: FetchLike = options.fetch ?? nodeFetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const retry: RetryOptions = { ...DEFAULT_RETRY, ...options.retry };
@@ -147,7 +162,8 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
   }
 
   /**
-   * One request with the current token; a 401 gets one fresh token and one more try. Only the
+   * One authorized request; a refused authorization gets one more try when the authorizer says so
+   * (a fresh token, credentials read again). Only the
    * status the API documents for the operation (`expected`) is a success: any other 2xx (a proxy's
    * 200 page, a 204) is an answer we do not understand, never taken for the documented one.
    */
@@ -158,17 +174,19 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     expected: number,
     deadline: number,
   ) {
-    for (let refreshed = false; ; refreshed = true) {
+    const headers = { Accept: 'application/json', 'User-Agent': USER_AGENT };
+    for (let repeated = false; ; repeated = true) {
       if (deadline - timing.now() < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const token = await options.tokens.getToken(deadline);
-      // measured after the token, which may have taken an IAM call
+      const authorization = await authorizer.authorize({ method, url, headers }, deadline);
+      // measured after the authorization, which may have taken an IAM call
       const remaining = deadline - timing.now();
       if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
       const attemptTimeout = Math.min(timeoutMs, remaining);
+      const { secrets } = authorization;
       const response = await fetchText(
         fetchImpl,
         url,
-        { method, headers: { 'X-Auth-Token': token, Accept: 'application/json', 'User-Agent': USER_AGENT } },
+        { method, headers: { ...authorization.headers, ...headers } },
         attemptTimeout,
         {
           timeout: (ms) => new LakeFormationTimeoutError(operation, ms),
@@ -187,13 +205,21 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
           `${operation}: LakeFormation answered HTTP ${response.status}, not the documented ${expected}`,
         );
       }
-      const body = parseErrorBody(response.text, [token]);
-      if (!refreshed && isTokenRefusal(response.status, body.errorCode)) {
-        options.tokens.invalidate(token);
-        continue;
+      const body = parseErrorBody(response.text, secrets);
+      if (isTokenRefusal(response.status, body.errorCode)) {
+        const verdict = authorizer.refused(authorization.handle, {
+          status: response.status,
+          ...(body.errorCode !== undefined && { errorCode: body.errorCode }),
+          ...(body.errorMsg !== undefined && { errorMsg: body.errorMsg }),
+          date: response.headers.get('date'),
+          receivedAt: timing.now(),
+          repeated,
+        });
+        if (verdict.retry && !repeated) continue;
+        if (!verdict.retry && verdict.error) throw verdict.error;
       }
       const meta: { requestId?: string; retryAfterSeconds?: number } = {};
-      const requestId = redactSecrets(response.headers.get('x-request-id') ?? '', [token]).slice(0, 128);
+      const requestId = redactSecrets(response.headers.get('x-request-id') ?? '', secrets).slice(0, 128);
       const seconds = retryAfter(response.headers);
       if (requestId) meta.requestId = requestId;
       if (seconds !== undefined) meta.retryAfterSeconds = seconds;
