@@ -6,6 +6,7 @@ import { load } from 'js-yaml';
 /** The functions' handler files, by their serverless.yml names. */
 export const FUNCTION_SOURCES = {
   stopJob: 'functions/stop-job.ts',
+  readStops: 'functions/read-stops.ts',
   bulkStop: 'functions/bulk-stop.ts',
   stopStaleJobs: 'functions/stop-stale-jobs.ts',
 } as const;

@@ -21,9 +21,9 @@ import { createStopQueues } from './queues.js';
 import { startPoller } from './sqs-poller.js';
 
 /**
- * The local stack: moto (SQS, Secrets Manager), the LakeFormation + IAM emulator with demo jobs, and
- * the three real handlers: the HTTP function behind a small API Gateway v2 adapter, the queue
- * function behind an SQS poller, and the reaper on a timer.
+ * The local stack: moto (SQS, Secrets Manager, DynamoDB), the LakeFormation + IAM emulator with demo
+ * jobs, and the real handlers: the HTTP functions (stops, and receipts from the ledger) behind a small
+ * API Gateway v2 adapter, the queue function behind an SQS poller, and the reaper on a timer.
  */
 
 export interface StackOptions {
@@ -46,10 +46,18 @@ export interface StackConfig {
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
 
 /** The functions' timeouts in serverless.yml, which their local contexts count down from. */
-export const FUNCTION_TIMEOUTS_MS = { stopJob: 20_000, bulkStop: 60_000, stopStaleJobs: 300_000 } as const;
+export const FUNCTION_TIMEOUTS_MS = {
+  stopJob: 20_000,
+  readStops: 10_000,
+  bulkStop: 60_000,
+  stopStaleJobs: 300_000,
+} as const;
+
+type HttpHandler = Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
 export interface StackHandlers {
-  stopJob: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+  stopJob: HttpHandler;
+  readStops: HttpHandler;
   bulkStop: Handler<SQSEvent, SQSBatchResponse>;
   stopStaleJobs: Handler<ScheduledEvent, unknown>;
 }
@@ -70,12 +78,37 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const ROUTES: { routeKey: string; pattern: RegExp; params: string[] }[] = [
-  { routeKey: 'POST /jobs/{jobId}/stop', pattern: /^\/jobs\/([^/]+)\/stop$/, params: ['jobId'] },
+/** The HTTP API's routes (serverless.yml), and the function each goes to. */
+const ROUTES: {
+  routeKey: string;
+  pattern: RegExp;
+  params: string[];
+  fn: 'stopJob' | 'readStops';
+}[] = [
+  {
+    routeKey: 'POST /jobs/{jobId}/stop',
+    pattern: /^\/jobs\/([^/]+)\/stop$/,
+    params: ['jobId'],
+    fn: 'stopJob',
+  },
   {
     routeKey: 'POST /instances/{instanceId}/jobs/{jobId}/stop',
     pattern: /^\/instances\/([^/]+)\/jobs\/([^/]+)\/stop$/,
     params: ['instanceId', 'jobId'],
+    fn: 'stopJob',
+  },
+  { routeKey: 'GET /stops/{stopId}', pattern: /^\/stops\/([^/]+)$/, params: ['stopId'], fn: 'readStops' },
+  {
+    routeKey: 'GET /jobs/{jobId}/stops',
+    pattern: /^\/jobs\/([^/]+)\/stops$/,
+    params: ['jobId'],
+    fn: 'readStops',
+  },
+  {
+    routeKey: 'GET /instances/{instanceId}/jobs/{jobId}/stops',
+    pattern: /^\/instances\/([^/]+)\/jobs\/([^/]+)\/stops$/,
+    params: ['instanceId', 'jobId'],
+    fn: 'readStops',
   },
 ];
 
@@ -86,10 +119,14 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 /** What API Gateway (HTTP API, payload 2.0) would hand the function for this request. */
-function toApiGatewayEvent(req: IncomingMessage, body: Buffer, url: URL): APIGatewayProxyEventV2 | undefined {
+function toApiGatewayEvent(
+  req: IncomingMessage,
+  body: Buffer,
+  url: URL,
+): { event: APIGatewayProxyEventV2; fn: 'stopJob' | 'readStops' } | undefined {
   for (const route of ROUTES) {
     const match = route.pattern.exec(url.pathname);
-    if (!match || req.method !== 'POST') continue;
+    if (!match || req.method !== route.routeKey.split(' ')[0]) continue;
     const pathParameters = Object.fromEntries(
       route.params.map((name, i) => [name, decodeURIComponent(match[i + 1] ?? '')]),
     );
@@ -100,7 +137,8 @@ function toApiGatewayEvent(req: IncomingMessage, body: Buffer, url: URL): APIGat
       ]),
     );
     const now = Date.now();
-    return {
+    const query = Object.fromEntries(url.searchParams);
+    const event: APIGatewayProxyEventV2 = {
       version: '2.0',
       routeKey: route.routeKey,
       rawPath: url.pathname,
@@ -112,7 +150,7 @@ function toApiGatewayEvent(req: IncomingMessage, body: Buffer, url: URL): APIGat
         domainName: url.host,
         domainPrefix: 'local',
         http: {
-          method: 'POST',
+          method: req.method ?? 'POST',
           path: url.pathname,
           protocol: 'HTTP/1.1',
           sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
@@ -125,28 +163,28 @@ function toApiGatewayEvent(req: IncomingMessage, body: Buffer, url: URL): APIGat
         timeEpoch: now,
       },
       pathParameters,
+      ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
       ...(body.length > 0 && { body: body.toString('base64') }),
       isBase64Encoded: true,
     };
+    return { event, fn: route.fn };
   }
   return undefined;
 }
 
-function serveHttp(
-  handler: Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>,
-  port: number,
-): Promise<Server> {
+function serveHttp(handlers: Pick<StackHandlers, 'stopJob' | 'readStops'>, port: number): Promise<Server> {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const body = await readBody(req);
-    const event = toApiGatewayEvent(req, body, url);
-    if (!event) {
+    const routed = toApiGatewayEvent(req, body, url);
+    if (!routed) {
       res.writeHead(404, { 'Content-Type': 'application/json' });
       res.end('{"message":"Not Found"}');
       return;
     }
     try {
-      const result = await handler(event, lambdaContext('stopJob', FUNCTION_TIMEOUTS_MS.stopJob));
+      const { event, fn } = routed;
+      const result = await handlers[fn](event, lambdaContext(fn, FUNCTION_TIMEOUTS_MS[fn]));
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body ?? '');
     } catch {
@@ -230,6 +268,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       APIGatewayProxyEventV2,
       APIGatewayProxyStructuredResultV2
     >;
+    const readStops = (await import('../functions/read-stops.js')).handler as unknown as HttpHandler;
     const bulkStop = (await import('../functions/bulk-stop.js')).handler as unknown as Handler<
       SQSEvent,
       SQSBatchResponse
@@ -239,7 +278,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       unknown
     >;
 
-    const server = await serveHttp(stopJob, options.httpPort ?? 0);
+    const server = await serveHttp({ stopJob, readStops }, options.httpPort ?? 0);
     cleanups.push(
       () =>
         new Promise<void>((resolve) => {
@@ -293,7 +332,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       seed,
       config,
       sqs,
-      handlers: { stopJob, bulkStop, stopStaleJobs: reaper },
+      handlers: { stopJob, readStops, bulkStop, stopStaleJobs: reaper },
       reap,
       async stop() {
         if (stopped) return;

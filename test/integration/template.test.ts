@@ -38,10 +38,11 @@ const ofType = (type: string) => Object.entries(resources).filter(([, resource])
 const props = (name: string) => resources[name]?.Properties ?? {};
 
 describe('the packaged CloudFormation template', () => {
-  it('has the three functions on nodejs22.x, each with its own role', () => {
+  it('has the four functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([name]) => name).sort()).toEqual([
       'BulkStopLambdaFunction',
+      'ReadStopsLambdaFunction',
       'StopJobLambdaFunction',
       'StopStaleJobsLambdaFunction',
     ]);
@@ -51,19 +52,27 @@ describe('the packaged CloudFormation template', () => {
       expect(Number(fn.Properties.MemorySize)).toBeLessThanOrEqual(256);
     }
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
-    expect(new Set(roles).size).toBe(3);
+    expect(new Set(roles).size).toBe(4);
   });
 
   it('gives the local stack the deployed timeouts to count down from', () => {
-    const logical = { stopJob: 'StopJob', bulkStop: 'BulkStop', stopStaleJobs: 'StopStaleJobs' } as const;
+    const logical = {
+      stopJob: 'StopJob',
+      readStops: 'ReadStops',
+      bulkStop: 'BulkStop',
+      stopStaleJobs: 'StopStaleJobs',
+    } as const;
     for (const [name, ms] of Object.entries(FUNCTION_TIMEOUTS_MS)) {
       expect(Number(props(`${logical[name as keyof typeof logical]}LambdaFunction`).Timeout) * 1000).toBe(ms);
     }
   });
 
-  it('routes both HTTP paths to the HTTP function', () => {
+  it('routes the stop paths and the receipt paths of the HTTP API', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey);
     expect(routes.sort()).toEqual([
+      'GET /instances/{instanceId}/jobs/{jobId}/stops',
+      'GET /jobs/{jobId}/stops',
+      'GET /stops/{stopId}',
       'POST /instances/{instanceId}/jobs/{jobId}/stop',
       'POST /jobs/{jobId}/stop',
     ]);
@@ -233,6 +242,16 @@ describe('the packaged CloudFormation template', () => {
       'sqs:ReceiveMessage',
       'sqs:SendMessage',
     ]);
+    expect(actions('ReadStopsRole')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(JSON.stringify(statements('ReadStopsRole'))).toContain('"dynamodb:LeadingKeys":["SIGNATURE#*"]');
     expect(actions('StopStaleJobsRole')).toEqual([
       'logs:CreateLogStream',
       'logs:PutLogEvents',

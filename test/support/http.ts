@@ -7,7 +7,9 @@ export type HttpEventName =
   | 'http-stop-job-bearer'
   | 'http-stop-job-signed'
   | 'http-stop-job-unsigned'
-  | 'http-stop-job-base64';
+  | 'http-stop-job-base64'
+  | 'http-read-stop'
+  | 'http-list-stops';
 
 /** A fresh copy of a sample event from `events/`. */
 export function httpEvent(name: HttpEventName): StopJobEvent {

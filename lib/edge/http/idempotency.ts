@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { LedgerTable, StoredResponse } from '../../domain/ledger/table.js';
 import { logger } from '../../platform/logger.js';
-import type { HttpMiddleware, StopJobEvent } from './event.js';
+import type { HttpMiddleware, WebhookEvent } from './event.js';
 import { ProblemError } from './problems.js';
 
 /** 1-255 printable ASCII characters (design: "Receipts (HTTP)"). */
@@ -102,7 +102,7 @@ export function idempotencyKeys({
 }
 
 /** What a signed request's one use is recorded under: the signature, the method and the path. */
-function signatureUse(event: StopJobEvent) {
+function signatureUse(event: WebhookEvent) {
   if (event.caller?.method !== 'hmac') return undefined;
   return {
     signature: (event.headers?.['x-signature'] ?? '').toLowerCase(),
@@ -112,7 +112,7 @@ function signatureUse(event: StopJobEvent) {
 }
 
 /** SHA-256 of what makes two requests the same request: method, path and the body as received. */
-function requestHash(event: StopJobEvent): string {
+function requestHash(event: WebhookEvent): string {
   return createHash('sha256')
     .update(`${event.requestContext?.http?.method ?? 'POST'} ${event.rawPath ?? ''}\n`)
     .update(event.rawBody)
@@ -156,7 +156,7 @@ export function singleUseSignatures({
     },
   };
 
-  async function forget(event: StopJobEvent) {
+  async function forget(event: WebhookEvent) {
     const use = signatureUse(event);
     if (!use) return;
     await ledger()

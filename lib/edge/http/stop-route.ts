@@ -1,5 +1,5 @@
 import { parseStopBody, type Read, type Refusal, readId, type StopBody } from '../../domain/stop-request.js';
-import type { HttpMiddleware } from './event.js';
+import type { HttpMiddleware, StopJobEvent } from './event.js';
 import { ProblemError } from './problems.js';
 
 /** The request part `read`, or its refusal as the webhook answers it (a 400 naming the field at fault). */
@@ -44,7 +44,7 @@ export function stopRequest({
    * refused (400).
    */
   signedJobRequired?: boolean;
-}): HttpMiddleware {
+}): HttpMiddleware<StopJobEvent> {
   return {
     before: ({ event }) => {
       const jobId = accepted(readId('jobId', event.pathParameters?.jobId));
