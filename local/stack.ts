@@ -35,6 +35,38 @@ export interface StackOptions {
   scheduleMs?: number;
   /** Delay before the first reaper run. @default 5000 */
   firstRunMs?: number;
+  /**
+   * How the functions authenticate to the emulated LakeFormation: `password` (IAM sign-in, tokens) or
+   * `aksk` (the seed's access key in the credentials secret, every request signed; the emulator then
+   * refuses tokens). @default 'password'
+   */
+  auth?: LocalAuth;
+}
+
+/** The credential forms `npm start` can run with (`LOCAL_AUTH`). */
+export const LOCAL_AUTHS = ['password', 'aksk'] as const;
+export type LocalAuth = (typeof LOCAL_AUTHS)[number];
+
+/** `LOCAL_AUTH` read: unset or blank is `password`; anything but the two forms is refused, naming them. */
+export function parseLocalAuth(raw: string | undefined): LocalAuth {
+  const value = raw?.trim() ?? '';
+  if (value === '') return 'password';
+  if ((LOCAL_AUTHS as readonly string[]).includes(value)) return value as LocalAuth;
+  throw new Error(
+    `LOCAL_AUTH must be ${LOCAL_AUTHS.join(' or ')}, got ${JSON.stringify(value.slice(0, 40))}`,
+  );
+}
+
+/** The local credentials secret for `auth`, from the seed's first IAM user or access key. */
+function localCredentials(seed: EmulatorOptions, auth: LocalAuth): Record<string, string> {
+  if (auth === 'aksk') {
+    const key = seed.accessKeys?.[0];
+    if (!key) throw new Error('local/seed/demo.json has no access key');
+    return { accessKey: key.accessKey, secretKey: key.secretKey };
+  }
+  const user = seed.users[0];
+  if (!user) throw new Error('local/seed/demo.json has no user');
+  return { userName: user.name, password: user.password, domainName: user.domain };
 }
 
 export interface StackConfig {
@@ -70,6 +102,8 @@ export interface Stack {
   dlqUrl: string;
   seed: EmulatorOptions;
   config: StackConfig;
+  /** How the functions authenticate to LakeFormation. */
+  auth: LocalAuth;
   sqs: SQSClient;
   /** The real handlers, configured for this stack. */
   handlers: StackHandlers;
@@ -210,10 +244,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const moto = await startMoto();
   const cleanups: (() => Promise<void> | void)[] = [() => moto.stop()];
   try {
+    const auth = options.auth ?? 'password';
     const emulator = await startEmulator({
       ...seed,
       stopDelayMs: config.stopDelayMs,
       port: options.emulatorPort ?? 0,
+      // signed requests only, as a gateway that trusts nothing else would
+      ...(auth === 'aksk' && { requireSignatures: true }),
     });
     cleanups.push(() => emulator.close());
 
@@ -226,16 +263,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     const secrets = new SecretsManagerClient({});
     const sqs = new SQSClient({});
-    const user = seed.users[0];
-    if (!user) throw new Error('local/seed/demo.json has no user');
     await secrets.send(
       new CreateSecretCommand({
         Name: 'lf-job-stopper/local/huaweicloud-credentials',
-        SecretString: JSON.stringify({
-          userName: user.name,
-          password: user.password,
-          domainName: user.domain,
-        }),
+        SecretString: JSON.stringify(localCredentials(seed, auth)),
       }),
     );
     await secrets.send(
@@ -331,6 +362,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       dlqUrl,
       seed,
       config,
+      auth,
       sqs,
       handlers: { stopJob, readStops, bulkStop, stopStaleJobs: reaper },
       reap,

@@ -2,14 +2,28 @@ import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { signedCurl } from './sign.js';
 import { exitOnSignals } from './signals.js';
-import { startStack } from './stack.js';
+import { type LocalAuth, parseLocalAuth, startStack } from './stack.js';
 
 /**
  * `npm start`: the whole product on this machine with an embedded default. Ports: HTTP_PORT (3000),
  * EMULATOR_PORT (4010); 0 picks free ones. LOCAL_SCHEDULE_SECONDS sets the reaper period (60).
+ * LOCAL_AUTH=aksk makes the functions sign their LakeFormation requests with an access key, and the
+ * emulator refuse anything else (default `password`: IAM sign-in and tokens).
  */
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const LOG_FILE = '.local/functions.log';
+
+let auth: LocalAuth;
+try {
+  auth = parseLocalAuth(process.env.LOCAL_AUTH);
+} catch (error) {
+  console.error((error as Error).message);
+  process.exit(2);
+}
+const AUTH_LINE: Record<LocalAuth, string> = {
+  password: 'IAM password sign-in, X-Auth-Token (LOCAL_AUTH=aksk: signed requests instead)',
+  aksk: 'AK/SK: every request signed (SDK-HMAC-SHA256), no IAM call; the emulator refuses tokens',
+};
 
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
@@ -18,6 +32,7 @@ try {
     emulatorPort: port('EMULATOR_PORT', 4010),
     scheduleMs: port('LOCAL_SCHEDULE_SECONDS', 60) * 1000,
     firstRunMs: port('LOCAL_FIRST_RUN_SECONDS', 20) * 1000,
+    auth,
   });
 } catch (error) {
   if (error instanceof MotoMissingError) {
@@ -49,6 +64,7 @@ lf-job-stopper local stack
   stop queue (SQS)     ${stack.queueUrl}
   dead-letter queue    ${stack.dlqUrl}
   LakeFormation + IAM  ${stack.emulator.url}   jobs: ${stack.emulator.url}/_admin/jobs
+  Huawei auth          ${AUTH_LINE[stack.auth]}
   moto                 ${stack.moto.url}   (pid ${stack.moto.pid})
   reaper               every ${port('LOCAL_SCHEDULE_SECONDS', 60)} s, first run in ${port('LOCAL_FIRST_RUN_SECONDS', 20)} s; policy in local/seed/stack.json
   function logs        ${LOG_FILE}
