@@ -2,17 +2,20 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
+import { createLedgerTable } from '../local/ledger-table.js';
 import { startMoto } from '../local/moto.js';
 import { exitOnSignals } from '../local/signals.js';
 
 /**
  * `npm run bench`: cold start, warm overhead, bulk throughput, reaper scan and peak RSS, each
  * measured side by side with its reference in the same run, against the targets. Writes
- * bench/results.json and bench/RESULTS.md.
+ * bench/results.json and bench/RESULTS.md. `BENCH_ONLY=aksk` measures only the HTTP function's cold
+ * start with an access key against the token path (and bare node), prints it and writes nothing.
  */
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
@@ -20,6 +23,8 @@ const OUT = new URL('./.build/', import.meta.url);
 const PROJECT = '0a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const USER = { name: 'bench', password: 'bench-password', domain: 'bench-domain' };
+const ACCESS_KEY = { accessKey: 'HPUABENCHKEY00000001', secretKey: 'bench-secret-key' };
+const ONLY = process.env.BENCH_ONLY;
 const HMAC_KEY = 'bench-hmac-key';
 type FunctionName = keyof typeof FUNCTION_SOURCES;
 
@@ -85,6 +90,7 @@ async function upstreams() {
     projectId: PROJECT,
     instances: [INSTANCE],
     users: [USER],
+    accessKeys: [ACCESS_KEY],
     stopDelayMs: 60_000,
   });
   const aws = {
@@ -101,6 +107,12 @@ async function upstreams() {
     new CreateSecretCommand({
       Name: 'bench/credentials',
       SecretString: JSON.stringify({ userName: USER.name, password: USER.password, domainName: USER.domain }),
+    }),
+  );
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: 'bench/credentials-aksk',
+      SecretString: JSON.stringify({ accessKey: ACCESS_KEY.accessKey, secretKey: ACCESS_KEY.secretKey }),
     }),
   );
   await secrets.send(
@@ -122,6 +134,7 @@ async function upstreams() {
     WEBHOOK_SECRET_ID: 'bench/webhook',
     STOP_QUEUE_URL: queueUrl,
     STOP_DLQ_URL: dlqUrl,
+    STOP_LEDGER_TABLE: await createLedgerTable(new DynamoDBClient({}), 'bench-ledger'),
     STALE_JOB_POLICY: '{"dryRun": true}',
     // every function process runs with the NODE_OPTIONS serverless.yml deploys
     NODE_OPTIONS: await deployedNodeOptions(),
@@ -144,13 +157,27 @@ function seedRunning(emulator: LakeFormationEmulator, count: number, type = 'MET
   );
 }
 
+/**
+ * Cold-start targets that are not a bundle of their own: the HTTP function's bundle with the
+ * credentials secret holding an access key (every request signed, no IAM sign-in), against the
+ * same bundle with the password secret in the same run.
+ */
+const VARIANTS: Record<string, { bundle: FunctionName; env: Record<string, string> }> = {
+  stopJobAksk: { bundle: 'stopJob', env: { HUAWEICLOUD_CREDENTIALS_SECRET_ID: 'bench/credentials-aksk' } },
+};
+
 async function coldStarts(
   bundles: Record<string, { file: string }>,
   emulator: LakeFormationEmulator,
   env: Record<string, string>,
+  targets: readonly string[] = [
+    'bare',
+    'baseline',
+    ...Object.keys(FUNCTION_SOURCES),
+    ...Object.keys(VARIANTS),
+  ],
 ) {
   const worker = fileURLToPath(new URL('./workers/cold.mjs', import.meta.url));
-  const targets = ['bare', 'baseline', ...Object.keys(FUNCTION_SOURCES)] as const;
   const init: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const invoke: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const phases: Record<string, { importMs: number[]; invokeMs: number[] }> = {};
@@ -160,20 +187,33 @@ async function coldStarts(
   const phaseEnv = { ...env, BENCH_RESULT_FILE: resultFile };
   const mapsInit: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
   const jobs = seedRunning(emulator, (RUNS + 1) * targets.length);
+  /** What a target runs: its bundle, the function the worker invokes, the environment it adds. */
+  const of = (target: string) => {
+    const variant = VARIANTS[target];
+    const fn = variant?.bundle ?? target;
+    return { file: target === 'bare' ? 'none' : (bundles[fn]?.file ?? ''), fn, extra: variant?.env ?? {} };
+  };
+  // IAM sign-ins made by each target's invocations (the token path: one per cold start; AK/SK: none)
+  const iamCalls: Record<string, number> = Object.fromEntries(targets.map((t) => [t, 0]));
   // warm the upstreams and the OS file cache once
   for (const target of targets) {
     if (target === 'bare') continue;
-    await runNode([worker, bundles[target]?.file ?? '', 'invoke', target, jobs.pop() ?? ''], env);
+    const { file, fn, extra } = of(target);
+    await runNode([worker, file, 'invoke', fn, jobs.pop() ?? ''], { ...env, ...extra });
   }
   for (let i = 0; i < RUNS; i++) {
     // interleaved, so that machine noise spreads over every target alike
     for (const target of targets) {
-      const file = target === 'bare' ? 'none' : (bundles[target]?.file ?? '');
-      init[target]?.push((await runNode([worker, file, 'init', target], env)).ms);
+      const { file, fn, extra } = of(target);
+      init[target]?.push((await runNode([worker, file, 'init', fn], { ...env, ...extra })).ms);
       if (target in FUNCTION_SOURCES) {
-        mapsInit[target]?.push((await runNode([worker, file, 'init', target], withSourceMaps)).ms);
+        mapsInit[target]?.push((await runNode([worker, file, 'init', fn], withSourceMaps)).ms);
       }
-      invoke[target]?.push((await runNode([worker, file, 'invoke', target, jobs.pop() ?? ''], phaseEnv)).ms);
+      const tokensBefore = emulator.tokensIssued;
+      invoke[target]?.push(
+        (await runNode([worker, file, 'invoke', fn, jobs.pop() ?? ''], { ...phaseEnv, ...extra })).ms,
+      );
+      iamCalls[target] = (iamCalls[target] ?? 0) + emulator.tokensIssued - tokensBefore;
       const measured = JSON.parse(await readFile(resultFile, 'utf8')) as {
         importMs: number;
         invokeMs: number;
@@ -204,11 +244,30 @@ async function coldStarts(
             // inside the process: the bundle's import, and the first invocation alone
             importMs: round(median(phases[target]?.importMs ?? [])),
             firstInvocationMs: round(median(phases[target]?.invokeMs ?? [])),
+            iamCallsPerInvocation: round((iamCalls[target] ?? 0) / RUNS, 3),
           },
         ];
       }),
   );
-  return { bareNodeMs: round(bare), ...figures };
+  return { bareNodeMs: round(bare), ...figures, ...akskAgainstToken(figures) };
+}
+
+type ColdFigures = { initPlusInvokeMs: number; firstInvocationMs: number; iamCallsPerInvocation: number };
+
+/** The HTTP function's cold start with an access key, as a ratio to the token path's in the same run. */
+function akskAgainstToken(figures: Record<string, unknown>) {
+  const token = figures.stopJob as ColdFigures | undefined;
+  const aksk = figures.stopJobAksk as ColdFigures | undefined;
+  if (!token || !aksk) return {};
+  return {
+    stopJobAkskVsToken: {
+      initPlusInvokeRatio: round(aksk.initPlusInvokeMs / token.initPlusInvokeMs, 3),
+      firstInvocationRatio: round(aksk.firstInvocationMs / token.firstInvocationMs, 3),
+      firstInvocationSavedMs: round(token.firstInvocationMs - aksk.firstInvocationMs),
+      tokenIamCallsPerInvocation: token.iamCallsPerInvocation,
+      akskIamCallsPerInvocation: aksk.iamCallsPerInvocation,
+    },
+  };
 }
 
 async function main() {
@@ -224,6 +283,14 @@ async function main() {
     await moto.stop();
   };
   try {
+    if (ONLY === 'aksk') {
+      log(`cold starts of the HTTP function, token path and AK/SK (${RUNS} runs each)…`);
+      const cold = await coldStarts(bundles, emulator, env, ['bare', 'stopJob', 'stopJobAksk']);
+      log(JSON.stringify(cold, null, 2));
+      return;
+    }
+    if (ONLY !== undefined)
+      throw new Error(`BENCH_ONLY must be aksk (or unset), got ${JSON.stringify(ONLY)}`);
     log(`cold starts (${RUNS} runs each)…`);
     const cold = await coldStarts(bundles, emulator, env);
 
@@ -380,6 +447,37 @@ function markdown(r: Results): string {
       '≤ 2',
       cold.initPlusInvokeRatio <= 2,
       '×',
+    );
+  }
+  const aksk = r.coldStart.stopJobAksk as ColdFigures | undefined;
+  const versus = r.coldStart.stopJobAkskVsToken as
+    | {
+        initPlusInvokeRatio: number;
+        firstInvocationRatio: number;
+        firstInvocationSavedMs: number;
+        tokenIamCallsPerInvocation: number;
+        akskIamCallsPerInvocation: number;
+      }
+    | undefined;
+  if (aksk && versus) {
+    const token = r.coldStart.stopJob as ColdFigures;
+    rows.push([
+      `stopJob with AK/SK: INIT + first invocation / with the password secret (${aksk.initPlusInvokeMs} / ${token.initPlusInvokeMs} ms)`,
+      `${versus.initPlusInvokeRatio}×`,
+      'reported (the IAM sign-in saved)',
+      true,
+    ]);
+    rows.push([
+      `stopJob with AK/SK: first invocation / with the password secret (${aksk.firstInvocationMs} / ${token.firstInvocationMs} ms, ${versus.firstInvocationSavedMs} ms saved)`,
+      `${versus.firstInvocationRatio}×`,
+      'reported',
+      true,
+    ]);
+    check(
+      `stopJob with AK/SK: IAM calls per cold start (password secret: ${versus.tokenIamCallsPerInvocation})`,
+      versus.akskIamCallsPerInvocation,
+      '= 0',
+      versus.akskIamCallsPerInvocation === 0,
     );
   }
   for (const name of Object.keys(FUNCTION_SOURCES) as FunctionName[]) {

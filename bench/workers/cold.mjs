@@ -17,7 +17,10 @@ function event() {
       .update(`${ts}.${body}`)
       .digest('hex');
     const headers = { 'content-type': 'application/json', 'x-timestamp': ts, 'x-signature': `sha256=${sig}` };
-    return { ...base, headers, body, pathParameters: { jobId } };
+    // the path API Gateway would pass for this job: a signature is single-use per method and path
+    const path = `/jobs/${jobId}/stop`;
+    const requestContext = { ...base.requestContext, http: { ...base.requestContext.http, path } };
+    return { ...base, rawPath: path, requestContext, headers, body, pathParameters: { jobId } };
   }
   if (fn === 'bulkStop') {
     const base = sample('sqs-stop-batch');
