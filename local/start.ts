@@ -73,6 +73,11 @@ Stop a job over HTTP (signed now, valid for 5 minutes; a fresh one: npm run sign
 
 ${signedCurl(stack.httpUrl, byName('obs_lake_discovery'))}
 
+Every answer carries a stopId, its receipt in the stop ledger (a 202 also has Location: /stops/<stopId>):
+
+curl -sS ${stack.httpUrl}/stops/<stopId> -H 'Authorization: Bearer ${stack.config.webhook.bearerTokens[0] ?? ''}'
+npm run stops -- list ${byName('obs_lake_discovery')}     (a job's stops; npm run stops -- show <stopId>)
+
 Stop one through the queue:
 
 ${queueCurl}
