@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import {
+  getAnnouncer,
   getConfig,
   getLakeFormationClient,
   getLedger,
@@ -27,7 +28,7 @@ import { logging } from '../lib/edge/middleware/logging.js';
 import { logger } from '../lib/platform/logger.js';
 import { metrics } from '../lib/platform/metrics.js';
 
-const config = getConfig(['webhookSecretId', 'ledgerTable']);
+const config = getConfig(['webhookSecretId', 'ledgerTable', 'confirmQueueUrl', 'eventBusName']);
 
 /** `POST /jobs/{jobId}/stop` and `POST /instances/{instanceId}/jobs/{jobId}/stop`. */
 export async function stopJob(
@@ -43,7 +44,7 @@ export async function stopJob(
     at: new Date().toISOString(),
   };
   const { result, stopId, joined } = await stopOnce(
-    { client: lakeFormation, ledger: getLedger() },
+    { client: lakeFormation, ledger: getLedger(), announce: getAnnouncer() },
     { instanceId, jobId },
     { ...(runStartedAt !== undefined && { runStartedAt }), requests: [request] },
     { deadline },

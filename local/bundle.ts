@@ -7,6 +7,7 @@ import { load } from 'js-yaml';
 export const FUNCTION_SOURCES = {
   stopJob: 'functions/stop-job.ts',
   readStops: 'functions/read-stops.ts',
+  confirmStops: 'functions/confirm-stops.ts',
   bulkStop: 'functions/bulk-stop.ts',
   stopStaleJobs: 'functions/stop-stale-jobs.ts',
 } as const;

@@ -35,6 +35,14 @@ export function describe(line: Line): string | undefined {
       const s = (line.summary ?? {}) as Record<string, unknown>;
       return `REAPER  scanned ${s.scanned}, stale ${s.stale}, excluded ${s.excluded}, enqueued ${s.enqueued}${s.capped ? ' — CAPPED, nothing sent' : ''}${s.dryRun ? ' (dry run)' : ''}`;
     }
+    case 'stop CONFIRMED':
+      return `CONFIRM job ${short(line.jobId)} → CONFIRMED (${line.why}${line.status ? `, ${line.status}` : ''}; check ${line.checks})`;
+    case 'stop STUCK: the job still runs at the end of the confirmation window':
+      return `CONFIRM job ${short(line.jobId)} → STUCK (still ${line.status} after ${line.windowSeconds} s)`;
+    case 'stop not confirmed yet':
+      return `CONFIRM job ${short(line.jobId)} still ${line.status}; next check in ${line.nextCheckSeconds} s`;
+    case 'stop sent again at half the confirmation window':
+      return `CONFIRM job ${short(line.jobId)} → stop sent again (half the window)`;
     case 'stale job enqueued for stop':
       return `REAPER  job ${short(line.jobId)} ${line.name} → queued (${line.reason})`;
     default:

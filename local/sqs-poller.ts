@@ -27,6 +27,8 @@ export interface PollerOptions {
   waitTimeSeconds?: number;
   /** The Lambda timeout the handler sees through `getRemainingTimeInMillis`. @default 60000 */
   functionTimeoutMs?: number;
+  /** The function's name in its context (and so in its log lines). @default bulkStop */
+  functionName?: string;
   /** Batches processed at once (Lambda's concurrency). @default 1 */
   concurrency?: number;
   onBatch?: (result: BatchResult) => void;
@@ -105,7 +107,7 @@ export async function pollOnce(options: PollerOptions): Promise<BatchResult> {
   try {
     const response = await options.handler(
       event,
-      lambdaContext('bulkStop', options.functionTimeoutMs ?? 60_000),
+      lambdaContext(options.functionName ?? 'bulkStop', options.functionTimeoutMs ?? 60_000),
     );
     failedIds = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch (caught) {

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type {
@@ -73,6 +74,8 @@ export interface StackConfig {
   webhook: { hmacKeys: string[]; bearerTokens: string[] };
   policy: unknown;
   stopDelayMs: number;
+  /** Confirmation timing, shorter than a stage's so that CONFIRMED and STUCK show within a minute. */
+  confirm: { firstCheckSeconds: number; windowSeconds: number };
 }
 
 type Handler<E, R> = (event: E, context: Context) => Promise<R>;
@@ -82,6 +85,7 @@ export const FUNCTION_TIMEOUTS_MS = {
   stopJob: 20_000,
   readStops: 10_000,
   bulkStop: 60_000,
+  confirmStops: 60_000,
   stopStaleJobs: 300_000,
 } as const;
 
@@ -91,6 +95,7 @@ export interface StackHandlers {
   stopJob: HttpHandler;
   readStops: HttpHandler;
   bulkStop: Handler<SQSEvent, SQSBatchResponse>;
+  confirmStops: Handler<SQSEvent, SQSBatchResponse>;
   stopStaleJobs: Handler<ScheduledEvent, unknown>;
 }
 
@@ -280,6 +285,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       name: 'lf-job-stopper-local-stop',
       visibilityTimeoutSeconds: 10,
     });
+    const confirmQueue = await createStopQueues(sqs, {
+      name: 'lf-job-stopper-local-confirm',
+      visibilityTimeoutSeconds: 10,
+    });
+    const eventBusName = 'lf-job-stopper-local-events';
+    await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: eventBusName }));
 
     Object.assign(process.env, {
       LAKEFORMATION_ENDPOINT: emulator.url,
@@ -292,6 +303,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       STOP_QUEUE_URL: queueUrl,
       STOP_DLQ_URL: dlqUrl,
       STOP_LEDGER_TABLE: ledgerTable,
+      STOP_CONFIRM_QUEUE_URL: confirmQueue.queueUrl,
+      STOP_EVENT_BUS_NAME: eventBusName,
+      CONFIRM_FIRST_CHECK_SECONDS: String(config.confirm.firstCheckSeconds),
+      CONFIRM_WINDOW_SECONDS: String(config.confirm.windowSeconds),
       STALE_JOB_POLICY: JSON.stringify(config.policy),
     });
 
@@ -327,6 +342,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functionTimeoutMs: FUNCTION_TIMEOUTS_MS.bulkStop,
     });
     cleanups.push(() => poller.stop());
+    const confirmStops = (await import('../functions/confirm-stops.js')).handler as unknown as Handler<
+      SQSEvent,
+      SQSBatchResponse
+    >;
+    const confirmPoller = startPoller({
+      sqs,
+      queueUrl: confirmQueue.queueUrl,
+      handler: confirmStops,
+      functionName: 'confirmStops',
+      waitTimeSeconds: 1,
+      functionTimeoutMs: FUNCTION_TIMEOUTS_MS.confirmStops,
+    });
+    cleanups.push(() => confirmPoller.stop());
 
     const reap = () =>
       reaper(
@@ -364,7 +392,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       config,
       auth,
       sqs,
-      handlers: { stopJob, readStops, bulkStop, stopStaleJobs: reaper },
+      handlers: { stopJob, readStops, bulkStop, confirmStops, stopStaleJobs: reaper },
       reap,
       async stop() {
         if (stopped) return;

@@ -26,13 +26,27 @@ export interface Config {
   ledgerTable?: string;
   /** `LEDGER_RETENTION_DAYS`: how long stop records are kept. */
   ledgerRetentionDays: number;
+  /** `STOP_CONFIRM_QUEUE_URL`: the confirm queue (functions that can accept a stop send to it). */
+  confirmQueueUrl?: string;
+  /** `CONFIRM_FIRST_CHECK_SECONDS` and `CONFIRM_WINDOW_SECONDS`. */
+  confirm: { firstCheckSeconds: number; windowSeconds: number };
+  /** `STOP_EVENT_BUS_NAME`: the EventBridge bus of lifecycle events. */
+  eventBusName?: string;
 }
 
 /** Settings that only some functions need; each function names the ones it requires. */
-export type OptionalSetting = 'webhookSecretId' | 'stopQueueUrl' | 'stopDlqUrl' | 'ledgerTable';
+export type OptionalSetting =
+  | 'webhookSecretId'
+  | 'stopQueueUrl'
+  | 'stopDlqUrl'
+  | 'ledgerTable'
+  | 'confirmQueueUrl'
+  | 'eventBusName';
 
 const VARIABLE_OF: Record<OptionalSetting, string> = {
   ledgerTable: 'STOP_LEDGER_TABLE',
+  confirmQueueUrl: 'STOP_CONFIRM_QUEUE_URL',
+  eventBusName: 'STOP_EVENT_BUS_NAME',
   webhookSecretId: 'WEBHOOK_SECRET_ID',
   stopQueueUrl: 'STOP_QUEUE_URL',
   stopDlqUrl: 'STOP_DLQ_URL',
@@ -148,6 +162,16 @@ function tableName(env: Env, name: string): string | undefined {
   return raw;
 }
 
+function seconds(env: Env, name: string, fallback: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < 1 || value > max) {
+    throw new ConfigError(name, `must be a number of seconds from 1 to ${max}, got ${raw}`);
+  }
+  return value;
+}
+
 function retentionDays(env: Env): number {
   const raw = read(env, 'LEDGER_RETENTION_DAYS');
   if (raw === undefined) return 90;
@@ -238,6 +262,11 @@ export function parseConfig<N extends OptionalSetting = never>(
     stopConcurrency: concurrency(env),
     staleJobPolicy: staleJobPolicy(env),
     ledgerRetentionDays: retentionDays(env),
+    confirm: {
+      // SQS holds a message back at most 15 minutes
+      firstCheckSeconds: seconds(env, 'CONFIRM_FIRST_CHECK_SECONDS', 30, 900),
+      windowSeconds: seconds(env, 'CONFIRM_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
+    },
   };
   const webhookSecretId = read(env, 'WEBHOOK_SECRET_ID');
   if (webhookSecretId !== undefined) config.webhookSecretId = webhookSecretId;
@@ -247,6 +276,18 @@ export function parseConfig<N extends OptionalSetting = never>(
   if (stopDlqUrl !== undefined) config.stopDlqUrl = stopDlqUrl;
   const ledgerTable = tableName(env, 'STOP_LEDGER_TABLE');
   if (ledgerTable !== undefined) config.ledgerTable = ledgerTable;
+  const confirmQueueUrl = queueUrl(env, 'STOP_CONFIRM_QUEUE_URL');
+  if (confirmQueueUrl !== undefined) config.confirmQueueUrl = confirmQueueUrl;
+  const eventBusName = read(env, 'STOP_EVENT_BUS_NAME');
+  if (eventBusName !== undefined) {
+    if (!/^[A-Za-z0-9._\-/:]{1,256}$/.test(eventBusName)) {
+      throw new ConfigError(
+        'STOP_EVENT_BUS_NAME',
+        `is not an EventBridge bus name or ARN: ${JSON.stringify(eventBusName)}`,
+      );
+    }
+    config.eventBusName = eventBusName;
+  }
 
   return requireSettings(config, needs);
 }

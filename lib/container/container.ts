@@ -1,8 +1,11 @@
 import { createLedgerTable, type LedgerTable } from '../domain/ledger/table.js';
+import { stopAnnouncer } from '../domain/lifecycle/announce.js';
 import { parsePolicy, type StalePolicy } from '../domain/reaper/policy.js';
 import { type WebhookKeys, webhookKeysLoader } from '../edge/http/webhook-keys.js';
 import { containerCell, resetContainerState } from '../platform/container-state.js';
 import { getDynamoDbClient } from '../upstream/aws/dynamodb.js';
+import { getEventBridgeClient } from '../upstream/aws/eventbridge.js';
+import { getSqsClient } from '../upstream/aws/sqs.js';
 import { credentialsLoader } from '../upstream/huawei/credentials.js';
 import { createCredentialsAuthorizer } from '../upstream/huawei/credentials-authorizer.js';
 import { createTokenProvider } from '../upstream/huawei/token-provider.js';
@@ -10,6 +13,7 @@ import { createLakeFormationClient, type LakeFormationClient } from '../upstream
 import type { FetchLike } from '../upstream/transport/fetch-text.js';
 import { type Config, type OptionalSetting, parseConfig, requireSettings } from './config.js';
 
+export { getEventBridgeClient } from '../upstream/aws/eventbridge.js';
 export { getSqsClient } from '../upstream/aws/sqs.js';
 
 /*
@@ -72,6 +76,21 @@ export const prepareLakeFormationClient = (): void => lakeFormation().authorizer
 
 /** The webhook's caller keys (`WEBHOOK_SECRET_ID`): one read however many requests wait, then cached. */
 export const loadWebhookKeys = (): Promise<WebhookKeys> => webhookKeys()();
+
+/**
+ * What a function that can accept a stop tells of each one it records: the first confirmation check
+ * on the confirm queue, and the lifecycle event (`STOP_CONFIRM_QUEUE_URL`, `STOP_EVENT_BUS_NAME`).
+ */
+export const getAnnouncer = /* @__PURE__ */ containerCell(() => {
+  const { confirmQueueUrl, eventBusName, confirm } = getConfig(['confirmQueueUrl', 'eventBusName']);
+  return stopAnnouncer({
+    sqs: getSqsClient,
+    confirmQueueUrl,
+    eventBridge: getEventBridgeClient,
+    busName: eventBusName,
+    settings: confirm,
+  });
+});
 
 /** The stop ledger (`STOP_LEDGER_TABLE`), on the container's DynamoDB client. */
 export const getLedger: () => LedgerTable = /* @__PURE__ */ containerCell(() => {

@@ -27,7 +27,7 @@ export interface RunCondition {
  * not about the job: the endpoint or path is wrong, and reporting NOT_FOUND for it would acknowledge
  * every stop while none is made.
  */
-function isMissingJob(error: LakeFormationHttpError): boolean {
+export function isMissingJob(error: LakeFormationHttpError): boolean {
   if (error.status === 404) return !error.errorCode?.startsWith('APIG.');
   return error.status === 400 && isErrorTableCode(error.errorCode, '00000005');
 }

@@ -52,6 +52,8 @@ beforeAll(async () => {
     credentialsSecretId: credentialsSecret,
     webhookSecretId: webhookSecret,
     ledgerTable: inject('ledgerTable'),
+    confirmQueueUrl: inject('confirmQueueUrl'),
+    eventBusName: inject('eventBusName'),
   };
   offline = spawn(
     process.execPath,

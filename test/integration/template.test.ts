@@ -38,10 +38,11 @@ const ofType = (type: string) => Object.entries(resources).filter(([, resource])
 const props = (name: string) => resources[name]?.Properties ?? {};
 
 describe('the packaged CloudFormation template', () => {
-  it('has the four functions on nodejs22.x, each with its own role', () => {
+  it('has the five functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([name]) => name).sort()).toEqual([
       'BulkStopLambdaFunction',
+      'ConfirmStopsLambdaFunction',
       'ReadStopsLambdaFunction',
       'StopJobLambdaFunction',
       'StopStaleJobsLambdaFunction',
@@ -52,7 +53,7 @@ describe('the packaged CloudFormation template', () => {
       expect(Number(fn.Properties.MemorySize)).toBeLessThanOrEqual(256);
     }
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
-    expect(new Set(roles).size).toBe(4);
+    expect(new Set(roles).size).toBe(5);
   });
 
   it('gives the local stack the deployed timeouts to count down from', () => {
@@ -60,6 +61,7 @@ describe('the packaged CloudFormation template', () => {
       stopJob: 'StopJob',
       readStops: 'ReadStops',
       bulkStop: 'BulkStop',
+      confirmStops: 'ConfirmStops',
       stopStaleJobs: 'StopStaleJobs',
     } as const;
     for (const [name, ms] of Object.entries(FUNCTION_TIMEOUTS_MS)) {
@@ -202,6 +204,22 @@ describe('the packaged CloudFormation template', () => {
     }
   });
 
+  it('has the event bus, and a rule sending Stop Stuck, Job Warned and Reaper Capped to the people topic', () => {
+    expect(props('StopEventBus')).toMatchObject({ Name: expect.stringMatching(/^lf-job-stopper-/) });
+    expect(props('PeopleRule')).toMatchObject({
+      EventBusName: { Ref: 'StopEventBus' },
+      EventPattern: {
+        source: ['lf-job-stopper'],
+        'detail-type': ['Stop Stuck', 'Job Warned', 'Reaper Capped'],
+      },
+      Targets: [{ Id: 'people', Arn: { Ref: 'PeopleTopic' } }],
+    });
+    expect(props('StopStuckAlarm')).toMatchObject({ MetricName: 'StopStuck', Namespace: 'LfJobStopper' });
+    expect(props('ConfirmQueue')).toMatchObject({
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': ['ConfirmDeadLetterQueue', 'Arn'] } },
+    });
+  });
+
   it('grants no action on "*" resources, and each function only what it uses', () => {
     const statements = (role: string) =>
       (
@@ -223,16 +241,16 @@ describe('the packaged CloudFormation template', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
+      'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
+      'sqs:SendMessage',
     ]);
-    expect(actions('BulkStopRole')).toEqual([
-      'dynamodb:ConditionCheckItem',
+    expect(actions('ConfirmStopsRole')).toEqual([
       'dynamodb:DeleteItem',
-      'dynamodb:GetItem',
-      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
+      'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
@@ -240,6 +258,23 @@ describe('the packaged CloudFormation template', () => {
       'sqs:DeleteMessage',
       'sqs:GetQueueAttributes',
       'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
+    expect(actions('BulkStopRole')).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
       'sqs:SendMessage',
     ]);
     expect(actions('ReadStopsRole')).toEqual([

@@ -28,6 +28,8 @@ export function testEmulator(options: Partial<EmulatorOptions> = {}): Promise<La
 export function emulatorEnv(emulator: LakeFormationEmulator): Record<string, string> {
   return {
     STOP_LEDGER_TABLE: inject('ledgerTable'),
+    STOP_CONFIRM_QUEUE_URL: inject('confirmQueueUrl'),
+    STOP_EVENT_BUS_NAME: inject('eventBusName'),
     LAKEFORMATION_ENDPOINT: emulator.url,
     HUAWEICLOUD_IAM_ENDPOINT: emulator.url,
     LAKEFORMATION_PROJECT_ID: PROJECT,

@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { createLedgerTable } from '../../local/ledger-table.js';
@@ -9,6 +11,9 @@ declare module 'vitest' {
     motoEndpoint: string;
     /** The stop ledger table the functions under test use (each test names its own jobs). */
     ledgerTable: string;
+    /** The confirm queue and event bus the functions under test send to (nothing consumes them). */
+    confirmQueueUrl: string;
+    eventBusName: string;
   }
 }
 
@@ -19,12 +24,21 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const moto = await startMoto();
   project.provide('motoEndpoint', moto.url);
-  const dynamo = new DynamoDBClient({
+  const options = {
     endpoint: moto.url,
     region: 'eu-west-1', // the tests' AWS_REGION (vitest.config.ts)
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  };
+  const dynamo = new DynamoDBClient(options);
   project.provide('ledgerTable', await createLedgerTable(dynamo, 'lf-job-stopper-test-ledger'));
   dynamo.destroy();
+  const sqs = new SQSClient(options);
+  const confirm = await sqs.send(new CreateQueueCommand({ QueueName: 'lf-job-stopper-test-confirm' }));
+  project.provide('confirmQueueUrl', confirm.QueueUrl ?? '');
+  sqs.destroy();
+  const events = new EventBridgeClient(options);
+  await events.send(new CreateEventBusCommand({ Name: 'lf-job-stopper-test-events' }));
+  project.provide('eventBusName', 'lf-job-stopper-test-events');
+  events.destroy();
   return () => moto.stop();
 }

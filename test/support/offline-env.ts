@@ -21,6 +21,8 @@ export function stubOfflineEnv(values: {
     HUAWEICLOUD_DOMAIN_NAME: 'acme',
     // on a mocked DynamoDB client (test/support/stop-job-offline.ts)
     STOP_LEDGER_TABLE: 'unit-ledger',
+    STOP_CONFIRM_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/unit-confirm',
+    STOP_EVENT_BUS_NAME: 'unit-events',
     ...values.extra,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);

@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { resetContainer } from '../../lib/container/container.js';
@@ -26,6 +28,9 @@ export function offlineStopJob(options: {
   const secretId = 'webhook-keys';
   const secretsManager = mockClient(SecretsManagerClient);
   const ledger = mockClient(DynamoDBClient);
+  // the confirmation checks and lifecycle events of accepted stops
+  const confirmQueue = mockClient(SQSClient);
+  const events = mockClient(EventBridgeClient);
   const upstream = upstreamFetch();
   let handler: (event: StopJobEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
@@ -43,12 +48,18 @@ export function offlineStopJob(options: {
       .resolves({ SecretString: JSON.stringify(options.keys) });
     ledger.reset();
     ledger.onAnyCommand().resolves({});
+    confirmQueue.reset();
+    confirmQueue.onAnyCommand().resolves({});
+    events.reset();
+    events.onAnyCommand().resolves({ Entries: [], FailedEntryCount: 0 });
     resetContainer({ transport: upstream.fetch });
   });
 
   return {
     secretsManager,
     ledger,
+    confirmQueue,
+    events,
     upstream,
     /** One invocation with `remainingMs` left before the Lambda timeout. */
     invoke: (event: StopJobEvent, remainingMs = 20_000) => handler(event, lambdaContext(remainingMs)),

@@ -40,6 +40,7 @@ describe('Function: parseConfig()', () => {
       stopConcurrency: 10,
       staleJobPolicy: {},
       ledgerRetentionDays: 90,
+      confirm: { firstCheckSeconds: 30, windowSeconds: 1800 },
     });
   });
 

@@ -17,6 +17,11 @@ import type { Claim, LedgerTable } from './table.js';
 export interface StopOnceDependencies {
   client: LakeFormationClient;
   ledger: LedgerTable;
+  /**
+   * Told of every stop this request recorded (not of one it joined): queues the confirmation of an
+   * accepted stop, publishes its event (domain/lifecycle/announce.ts). It must not throw.
+   */
+  announce?: (record: StopRecord) => Promise<void>;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -132,6 +137,7 @@ async function stopAsClaimant(
   for (let attempt = 1; ; attempt++) {
     try {
       await deps.ledger.recordOutcome(ref, record, now());
+      await deps.announce?.(record);
       return { result, stopId, joined: false };
     } catch (error) {
       const accepted = result.outcome === 'STOP_REQUESTED';
@@ -149,6 +155,8 @@ async function stopAsClaimant(
       // LakeFormation took the stop: it is made, whatever the ledger says
       logger.error('the stop was accepted but its record could not be written', { stopId, ...ref, error });
       metrics.addMetric('LedgerWriteFailed', MetricUnit.Count, 1);
+      // its confirmation still runs: the checks read the job, not the record
+      await deps.announce?.(record);
       return { result, stopId, joined: false };
     }
   }

@@ -14,7 +14,13 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
 import { LedgerUnavailableError } from '../failures.js';
-import { MAX_KEPT_REQUESTS, type StopRecord, type StopRequest } from './records.js';
+import {
+  MAX_KEPT_REQUESTS,
+  type StopEvent,
+  type StopRecord,
+  type StopRequest,
+  type StopState,
+} from './records.js';
 
 /**
  * The stop ledger's table (single-table design, docs/ledger.md): one function per access pattern,
@@ -313,6 +319,35 @@ export function createLedgerTable(options: LedgerTableOptions) {
           if (isConditionFailure(again)) return undefined;
           throw again;
         }
+      }
+    },
+
+    /**
+     * Adds an event to a stop's record and, with `state`, moves it to that state (`CONFIRMED`,
+     * `STUCK`). `false`: no such record.
+     */
+    async recordEvent(stopId: string, event: StopEvent, state?: StopState): Promise<boolean> {
+      try {
+        await send('recordEvent', (dynamo) =>
+          dynamo.send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key: stopKey(stopId),
+              UpdateExpression: `SET #events = list_append(#events, :event), #updatedAt = :at${state ? ', #state = :state' : ''}`,
+              ConditionExpression: 'attribute_exists(#pk)',
+              ExpressionAttributeNames: names('pk', 'events', 'updatedAt', ...(state ? ['state'] : [])),
+              ExpressionAttributeValues: {
+                ':event': { L: [{ M: marshall(event, { removeUndefinedValues: true }) }] },
+                ':at': { S: event.at },
+                ...(state && { ':state': { S: state } }),
+              },
+            }),
+          ),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
       }
     },
 

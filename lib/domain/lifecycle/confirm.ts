@@ -1,0 +1,100 @@
+import type { Job } from '../../upstream/lakeformation/job.js';
+import { NOT_RUNNING_STATUSES } from '../../upstream/lakeformation/job.js';
+import { SAME_RUN_WITHIN_MS } from '../stop.js';
+
+/**
+ * A confirmation check of an accepted stop, as the confirm queue carries it
+ * (docs/confirm-message.schema.json): which stop, since when, the delay that led to this check, and
+ * whether the stop was already sent again.
+ */
+export interface ConfirmCheck {
+  stopId: string;
+  jobId: string;
+  instanceId: string;
+  /** The run stopped, when the stop named one (ISO-8601). */
+  runStartedAt?: string;
+  /** When LakeFormation accepted the stop (ISO-8601). */
+  acceptedAt: string;
+  /** The delay before this check, in seconds; the next one is twice as long (at most 300). */
+  delaySeconds: number;
+  /** Checks made before this one. */
+  checks: number;
+  /** The stop was sent once more at half the window. */
+  retried: boolean;
+}
+
+export interface ConfirmSettings {
+  /** `CONFIRM_FIRST_CHECK_SECONDS`: delay of the first check after a 202. @default 30 */
+  firstCheckSeconds: number;
+  /** `CONFIRM_WINDOW_SECONDS`: how long a stop may take before it is `STUCK`. @default 1800 */
+  windowSeconds: number;
+}
+
+/** The longest delay between two checks. */
+export const MAX_CHECK_DELAY_SECONDS = 300;
+
+export type CheckVerdict =
+  | { kind: 'confirmed'; why: 'ended' | 'another run' | 'gone'; status?: string; endTime?: number }
+  | { kind: 'stuck'; status: string }
+  /** Still running: check again after `delaySeconds`; `stopAgain` at half the window, once. */
+  | { kind: 'again'; status: string; delaySeconds: number; stopAgain: boolean };
+
+/** The first check of a stop LakeFormation accepted at `acceptedAt`. */
+export function firstCheck(
+  stop: { stopId: string; jobId: string; instanceId: string; runStartedAt?: string },
+  acceptedAt: number,
+  settings: ConfirmSettings,
+): ConfirmCheck {
+  return {
+    stopId: stop.stopId,
+    jobId: stop.jobId,
+    instanceId: stop.instanceId,
+    ...(stop.runStartedAt !== undefined && { runStartedAt: stop.runStartedAt }),
+    acceptedAt: new Date(acceptedAt).toISOString(),
+    delaySeconds: Math.max(0, Math.min(settings.firstCheckSeconds, settings.windowSeconds)),
+    checks: 0,
+    retried: false,
+  };
+}
+
+/**
+ * What a check makes of the job as it reads now (`undefined`: LakeFormation has no such job): a
+ * terminal status, another run or no job is `CONFIRMED`; still running at the end of the window is
+ * `STUCK`; otherwise the next check comes after twice the last delay (at most
+ * {@link MAX_CHECK_DELAY_SECONDS}, never past the window's end), and at half the window the stop is
+ * sent once more.
+ */
+export function judgeCheck(
+  check: ConfirmCheck,
+  job: Job | undefined,
+  now: number,
+  settings: ConfirmSettings,
+): CheckVerdict {
+  if (!job) return { kind: 'confirmed', why: 'gone' };
+  const run = check.runStartedAt === undefined ? undefined : Date.parse(check.runStartedAt);
+  if (
+    run !== undefined &&
+    job.startTime !== undefined &&
+    Math.abs(job.startTime - run) >= SAME_RUN_WITHIN_MS
+  ) {
+    return { kind: 'confirmed', why: 'another run', status: job.status };
+  }
+  if (NOT_RUNNING_STATUSES.has(job.status)) {
+    return {
+      kind: 'confirmed',
+      why: 'ended',
+      status: job.status,
+      ...(job.endTime !== undefined && { endTime: job.endTime }),
+    };
+  }
+  const elapsed = (now - Date.parse(check.acceptedAt)) / 1000;
+  const left = settings.windowSeconds - elapsed;
+  if (left <= 0) return { kind: 'stuck', status: job.status };
+  const next = Math.min(Math.max(1, check.delaySeconds * 2), MAX_CHECK_DELAY_SECONDS, Math.ceil(left));
+  return {
+    kind: 'again',
+    status: job.status,
+    delaySeconds: next,
+    stopAgain: !check.retried && elapsed >= settings.windowSeconds / 2,
+  };
+}

@@ -1,0 +1,178 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { classifyFailure } from '../../domain/failures.js';
+import type { LedgerTable } from '../../domain/ledger/table.js';
+import { queueCheck, stopDetail } from '../../domain/lifecycle/announce.js';
+import { type ConfirmCheck, type ConfirmSettings, judgeCheck } from '../../domain/lifecycle/confirm.js';
+import { type LifecycleEvent, publishEvents } from '../../domain/lifecycle/events.js';
+import { isMissingJob } from '../../domain/stop.js';
+import { logger } from '../../platform/logger.js';
+import { metrics } from '../../platform/metrics.js';
+import { isJsonObject } from '../../platform/objects.js';
+import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
+import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
+import type { Job } from '../../upstream/lakeformation/job.js';
+
+export interface ConfirmBatchOptions {
+  client: LakeFormationClient;
+  ledger: LedgerTable;
+  sqs: () => SQSClient;
+  confirmQueueUrl: string;
+  eventBridge: () => EventBridgeClient;
+  busName: string;
+  settings: ConfirmSettings;
+  /** Epoch ms by which LakeFormation calls must be over. */
+  deadline: number;
+  now?: () => number;
+}
+
+/** A confirm-queue body, checked (docs/confirm-message.schema.json); `undefined` when it is not one. */
+export function parseCheck(body: string): ConfirmCheck | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(value)) return undefined;
+  const { stopId, jobId, instanceId, runStartedAt, acceptedAt, delaySeconds, checks, retried } = value;
+  const text = (field: unknown) => typeof field === 'string' && field !== '';
+  if (!text(stopId) || !text(jobId) || !text(instanceId) || !text(acceptedAt)) return undefined;
+  if (Number.isNaN(Date.parse(String(acceptedAt)))) return undefined;
+  if (runStartedAt !== undefined && (!text(runStartedAt) || Number.isNaN(Date.parse(String(runStartedAt))))) {
+    return undefined;
+  }
+  if (typeof delaySeconds !== 'number' || typeof checks !== 'number' || typeof retried !== 'boolean') {
+    return undefined;
+  }
+  return value as unknown as ConfirmCheck;
+}
+
+/**
+ * One confirmation check per message (design: "Confirmation"): reads the job and records what it
+ * found on the stop's record; a stop that ended is `CONFIRMED`, one still running at the end of the
+ * window `STUCK` (metric `StopStuck`); in between the next check is queued, and at half the window
+ * the stop is sent once more. Each step is a lifecycle event. A check that fails for a retryable
+ * reason (the read, the ledger, the queue) is a batch item failure: SQS delivers it again.
+ */
+export async function processConfirmBatch(
+  records: readonly SQSRecord[],
+  options: ConfirmBatchOptions,
+): Promise<SQSBatchResponse> {
+  const failures: { itemIdentifier: string }[] = [];
+  for (const record of records) {
+    try {
+      await confirmOne(record, options);
+    } catch (error) {
+      const failure = classifyFailure(error);
+      logger.warn('confirmation check will be retried', {
+        messageId: record.messageId,
+        failure: failure.kind,
+        detail: failure.detail,
+      });
+      failures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures: failures };
+}
+
+async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Promise<void> {
+  const now = options.now ?? Date.now;
+  const check = parseCheck(record.body);
+  if (!check) {
+    // not ours: after maxReceiveCount SQS moves it to the confirm DLQ, where the alarm is
+    logger.error('not a confirmation check', { messageId: record.messageId });
+    throw new Error('not a confirmation check');
+  }
+  const ref = { instanceId: check.instanceId, jobId: check.jobId };
+  const job = await readJob(options.client, ref, options.deadline);
+  const verdict = judgeCheck(check, job, now(), options.settings);
+  const at = new Date(now()).toISOString();
+  const detail = stopDetail(check);
+  const line = { ...detail, checks: check.checks + 1, acceptedAt: check.acceptedAt };
+  const events: LifecycleEvent[] = [];
+  switch (verdict.kind) {
+    case 'confirmed': {
+      const found = {
+        why: verdict.why,
+        ...(verdict.status !== undefined && { status: verdict.status }),
+        ...(verdict.endTime !== undefined && { endTime: new Date(verdict.endTime).toISOString() }),
+      };
+      await options.ledger.recordEvent(
+        check.stopId,
+        { at, type: 'Stop Confirmed', detail: found },
+        'CONFIRMED',
+      );
+      await options.ledger.releaseClaim(ref, check.stopId);
+      events.push({ type: 'Stop Confirmed', detail: { ...detail, state: 'CONFIRMED', ...found } });
+      logger.info('stop CONFIRMED', { ...line, ...found });
+      break;
+    }
+    case 'stuck': {
+      const found = { status: verdict.status, windowSeconds: options.settings.windowSeconds };
+      await options.ledger.recordEvent(check.stopId, { at, type: 'Stop Stuck', detail: found }, 'STUCK');
+      await options.ledger.releaseClaim(ref, check.stopId);
+      events.push({ type: 'Stop Stuck', detail: { ...detail, state: 'STUCK', ...found } });
+      metrics.addMetric('StopStuck', MetricUnit.Count, 1);
+      logger.warn('stop STUCK: the job still runs at the end of the confirmation window', {
+        ...line,
+        ...found,
+      });
+      break;
+    }
+    case 'again': {
+      let retried = check.retried;
+      if (verdict.stopAgain) {
+        retried = true;
+        await options.client.stopJob(ref, { deadline: options.deadline }).catch((error: unknown) => {
+          // refused (the job is stopping): the checks go on all the same
+          if (!(error instanceof LakeFormationHttpError) || (error.status !== 400 && error.status !== 409))
+            throw error;
+        });
+        await options.ledger.recordEvent(check.stopId, {
+          at,
+          type: 'Stop Retried',
+          detail: { status: verdict.status },
+        });
+        events.push({
+          type: 'Stop Retried',
+          detail: { ...detail, state: 'REQUESTED', status: verdict.status },
+        });
+        logger.info('stop sent again at half the confirmation window', line);
+      }
+      await options.ledger.recordEvent(check.stopId, {
+        at,
+        type: 'Confirmation Check',
+        detail: { status: verdict.status, nextCheckSeconds: verdict.delaySeconds },
+      });
+      await queueCheck(options, {
+        ...check,
+        delaySeconds: verdict.delaySeconds,
+        checks: check.checks + 1,
+        retried,
+      });
+      logger.info('stop not confirmed yet', {
+        ...line,
+        status: verdict.status,
+        nextCheckSeconds: verdict.delaySeconds,
+      });
+      break;
+    }
+  }
+  await publishEvents(options.eventBridge, options.busName, events, now);
+}
+
+async function readJob(
+  client: LakeFormationClient,
+  ref: { instanceId: string; jobId: string },
+  deadline: number,
+): Promise<Job | undefined> {
+  try {
+    return await client.getJob(ref, { deadline });
+  } catch (error) {
+    if (error instanceof LakeFormationHttpError && isMissingJob(error)) return undefined;
+    throw error;
+  }
+}
