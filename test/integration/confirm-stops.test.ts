@@ -1,0 +1,176 @@
+import { CreateEventBusCommand, EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resetContainer } from '../../lib/container/container.js';
+import type { StopJobEvent } from '../../lib/edge/http/event.js';
+import type { LakeFormationEmulator } from '../../local/emulator/server.js';
+import { createStopQueues } from '../../local/queues.js';
+import { startPoller } from '../../local/sqs-poller.js';
+import { createFunctionSecrets, uniqueName, useMoto } from '../support/aws.js';
+import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
+import { forJob, httpEvent, parse, withBearer } from '../support/http.js';
+import { lambdaContext } from '../support/lambda.js';
+import { captureLogs, emfTotals, registerSecret } from '../support/logs.js';
+
+const BEARER = 'confirm-bearer-token';
+registerSecret(BEARER);
+
+type Handler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+let emulator: LakeFormationEmulator;
+let stopJob: Handler;
+let poller: { stop: () => Promise<void> };
+let busName: string;
+/** Every PutEvents entry sent, as EventBridge got it. */
+const published: { DetailType?: string; Detail?: string }[] = [];
+
+beforeAll(async () => {
+  useMoto();
+  emulator = await testEmulator({ stopDelayMs: 0 });
+  const { credentialsSecret, webhookSecret } = await createFunctionSecrets('confirm', {
+    bearerTokens: [BEARER],
+  });
+  const sqs = new SQSClient({});
+  const confirm = await createStopQueues(sqs, { name: uniqueName('confirm'), visibilityTimeoutSeconds: 2 });
+  busName = uniqueName('confirm-bus');
+  await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: busName }));
+  for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
+  vi.stubEnv('HUAWEICLOUD_CREDENTIALS_SECRET_ID', credentialsSecret);
+  vi.stubEnv('WEBHOOK_SECRET_ID', webhookSecret);
+  vi.stubEnv('STOP_CONFIRM_QUEUE_URL', confirm.queueUrl);
+  vi.stubEnv('STOP_EVENT_BUS_NAME', busName);
+  // scaled down: the first check after 1 s, STUCK after 8 s
+  vi.stubEnv('CONFIRM_FIRST_CHECK_SECONDS', '1');
+  vi.stubEnv('CONFIRM_WINDOW_SECONDS', '8');
+  ({ handler: stopJob } = (await import('../../functions/stop-job.js')) as unknown as { handler: Handler });
+  const { handler: confirmStops } = (await import('../../functions/confirm-stops.js')) as unknown as {
+    handler: (event: never, context: unknown) => Promise<{ batchItemFailures: [] }>;
+  };
+  poller = startPoller({
+    sqs,
+    queueUrl: confirm.queueUrl,
+    handler: confirmStops as never,
+    functionName: 'confirmStops',
+    concurrency: 2,
+  });
+});
+
+afterAll(async () => {
+  await poller.stop();
+  vi.unstubAllEnvs();
+  await emulator.close();
+});
+
+beforeEach(() => {
+  emulator.faults.clear();
+  resetContainer();
+  // recorded on their way to EventBridge (vitest restores spies before each test)
+  const send = EventBridgeClient.prototype.send;
+  vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (
+    this: EventBridgeClient,
+    command,
+  ) {
+    published.push(...((command as unknown as PutEventsCommand).input.Entries ?? []));
+    return Reflect.apply(send, this, [command]);
+  } as typeof send);
+});
+
+async function stop(jobId: string): Promise<string> {
+  const event = withBearer(forJob(httpEvent('http-stop-job-bearer'), jobId), BEARER) as StopJobEvent;
+  const answer = parse(await stopJob(event as never, lambdaContext(20_000)));
+  expect(answer.statusCode).toBe(202);
+  return String(answer.body.stopId);
+}
+
+/** The stop's record once `done` holds for it (polled from the ledger through the read function). */
+async function recordWhen(
+  stopId: string,
+  done: (record: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+) {
+  const { getLedger } = await import('../../lib/container/container.js');
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const record = (await getLedger().getStop(stopId, Date.now())) as unknown as Record<string, unknown>;
+    if (record && done(record)) return record;
+    if (Date.now() > until) throw new Error(`stop ${stopId} never got there: ${JSON.stringify(record)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+const eventsOf = (stopId: string) =>
+  published.filter((entry) => entry.Detail?.includes(stopId)).map((entry) => entry.DetailType);
+const checks = (record: Record<string, unknown>) =>
+  (record.events as { type: string }[]).filter((event) => event.type === 'Confirmation Check').length;
+const job = (extra: Record<string, unknown> = {}) =>
+  emulator.store.add(INSTANCE, {
+    name: 'confirm_target',
+    type: 'METADATA_MIGRATION',
+    status: 'RUNNING',
+    ...extra,
+  });
+
+describe('confirmation of accepted stops (confirm queue with DelaySeconds on moto, the emulator)', () => {
+  it('confirms a stop at its first check, with its event', async () => {
+    const stopId = await stop(job().id);
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(checks(record)).toBe(0);
+    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Confirmed']);
+    const confirmed = published.find((e) => e.DetailType === 'Stop Confirmed' && e.Detail?.includes(stopId));
+    expect(JSON.parse(confirmed?.Detail ?? '{}')).toMatchObject({
+      stopId,
+      state: 'CONFIRMED',
+      status: 'STOPPED',
+      eventId: expect.any(String),
+      at: expect.any(String),
+    });
+  });
+
+  it('confirms a stop that takes a while after several checks', async () => {
+    const stopId = await stop(job({ stopDelayMs: 2_500 }).id);
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(checks(record)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sends the stop once more at half the window, then confirms it', async () => {
+    const stubborn = job({ neverStops: true });
+    const stopId = await stop(stubborn.id);
+    await recordWhen(stopId, (r) => (r.events as { type: string }[]).some((e) => e.type === 'Stop Retried'));
+    const record = emulator.store.get(INSTANCE, stubborn.id);
+    expect(record?.stopsAccepted).toBe(2);
+    if (record) record.neverStops = false; // the second stop takes effect
+    const confirmed = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
+    expect(confirmed.state).toBe('CONFIRMED');
+  });
+
+  it('flags a stop STUCK at the end of the window, with its event and metric', async () => {
+    const logs = captureLogs();
+    const stopId = await stop(job({ neverStops: true }).id);
+    const record = await recordWhen(stopId, (r) => r.state === 'STUCK');
+    expect(eventsOf(stopId)).toContain('Stop Stuck');
+    expect(emfTotals(logs.lines).StopStuck).toBe(1);
+    expect(record.events).toContainEqual(expect.objectContaining({ type: 'Stop Stuck' }));
+  });
+
+  it('retries a check whose job read fails, and loses none', async () => {
+    const target = job({ stopDelayMs: 0 });
+    emulator.faults.configure({
+      script: [{ fault: '500', times: 8, match: { method: 'GET', path: target.id } }],
+    });
+    const stopId = await stop(target.id);
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED', 30_000);
+    expect(record.state).toBe('CONFIRMED');
+    expect(emulator.faults.injected['500']).toBeGreaterThanOrEqual(8);
+  });
+
+  it('leaves the record intact when events cannot be published', async () => {
+    const logs = captureLogs();
+    vi.stubEnv('STOP_EVENT_BUS_NAME', 'no-such-bus');
+    resetContainer();
+    const stopId = await stop(job().id);
+    vi.stubEnv('STOP_EVENT_BUS_NAME', busName);
+    const record = await recordWhen(stopId, (r) => r.state === 'REQUESTED' || r.state === 'CONFIRMED');
+    expect(record.outcome).toBe('STOP_REQUESTED');
+    expect(emfTotals(logs.lines).EventPublishFailed ?? 0).toBeGreaterThanOrEqual(1);
+  });
+});
