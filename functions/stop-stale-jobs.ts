@@ -3,10 +3,12 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import {
   getConfig,
+  getEventBridgeClient,
   getLakeFormationClient,
   getSqsClient,
   getStalePolicy,
 } from '../lib/container/container.js';
+import { publishEvents } from '../lib/domain/lifecycle/events.js';
 import { type ReaperSummary, runReaper } from '../lib/domain/reaper/reaper.js';
 import { failureMapping } from '../lib/edge/middleware/failure-mapping.js';
 import {
@@ -25,7 +27,7 @@ export async function stopStaleJobs(
   _event: ScheduledEvent,
   { lakeFormation, deadline }: LakeFormationContext,
 ): Promise<ReaperSummary> {
-  return runReaper({
+  const summary = await runReaper({
     client: lakeFormation,
     sqs: getSqsClient,
     queueUrl: config.stopQueueUrl,
@@ -34,6 +36,15 @@ export async function stopStaleJobs(
     now: Date.now(),
     deadline,
   });
+  if (summary.capped && config.eventBusName !== undefined) {
+    const detail = {
+      instanceIds: [...config.allowedInstanceIds],
+      stale: summary.stale,
+      maxStopsPerRun: policy.maxStopsPerRun,
+    };
+    await publishEvents(getEventBridgeClient, config.eventBusName, [{ type: 'Reaper Capped', detail }]);
+  }
+  return summary;
 }
 
 export const handler = middy<ScheduledEvent, ReaperSummary, Error, Context>()

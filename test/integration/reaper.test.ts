@@ -1,4 +1,9 @@
 import { readFileSync } from 'node:fs';
+import {
+  EventBridgeClient,
+  type PutEventsCommand,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -180,8 +185,24 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
   it('sends nothing when the stale jobs outnumber maxStopsPerRun, and publishes the metric the alarm reads', async () => {
     const handler = await reaper({ ...POLICY, maxStopsPerRun: expected.size - 1 });
     const logs = captureLogs();
+    const published: PutEventsRequestEntry[] = [];
+    const send = EventBridgeClient.prototype.send;
+    vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (
+      this: EventBridgeClient,
+      command,
+    ) {
+      published.push(...((command as unknown as PutEventsCommand).input.Entries ?? []));
+      return Reflect.apply(send, this, [command]);
+    } as typeof send);
 
     const summary = await handler(scheduled, lambdaContext(60_000));
+
+    // the people topic's rule takes Reaper Capped
+    expect(published.map((entry) => entry.DetailType)).toEqual(['Reaper Capped']);
+    expect(JSON.parse(published[0]?.Detail ?? '{}')).toMatchObject({
+      stale: expected.size,
+      maxStopsPerRun: expected.size - 1,
+    });
 
     expect(await drain()).toEqual([]);
     expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, capped: true });

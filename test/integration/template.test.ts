@@ -288,6 +288,7 @@ describe('the packaged CloudFormation template', () => {
     ]);
     expect(JSON.stringify(statements('ReadStopsRole'))).toContain('"dynamodb:LeadingKeys":["SIGNATURE#*"]');
     expect(actions('StopStaleJobsRole')).toEqual([
+      'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',

@@ -24,10 +24,10 @@ export const EVENT_TYPES = [
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** What every event's `Detail` has, plus what its type needs. */
+/** What every event of a job's stop has in `Detail` (a reaper-wide one has neither id), plus what its type needs. */
 export interface EventDetail {
-  jobId: string;
-  instanceId: string;
+  jobId?: string;
+  instanceId?: string;
   runStartedAt?: string;
   stopId?: string;
   state?: string;
