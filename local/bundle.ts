@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type BuildOptions, build } from 'esbuild';
 import { load } from 'js-yaml';
+import { CFN_SCHEMA } from './ledger-table.js';
 
 /** The functions' handler files, by their serverless.yml names. */
 export const FUNCTION_SOURCES = {
@@ -15,13 +16,13 @@ export const FUNCTION_SOURCES = {
 const ROOT = new URL('../', import.meta.url);
 
 /**
- * One top-level block of serverless.yml (`custom`, `params`), parsed on its own: the file as a whole
- * holds CloudFormation tags (!Ref, …) that plain YAML does not know.
+ * One top-level block of serverless.yml (`custom`, `params`), parsed on its own, CloudFormation's
+ * short-form tags (!Ref, …) read as their long form.
  */
 async function serverlessBlock<T>(name: string): Promise<T> {
   const text = await readFile(new URL('serverless.yml', ROOT), 'utf8');
   const block = new RegExp(`^${name}:\\n(?:(?: .*)?\\n)+`, 'm').exec(text)?.[0] ?? '';
-  return (load(block) as Record<string, T>)[name] as T;
+  return (load(block, { schema: CFN_SCHEMA }) as Record<string, T>)[name] as T;
 }
 
 /** The `NODE_OPTIONS` the functions are deployed with by default (`params.default.nodeOptions`). */

@@ -7,10 +7,10 @@ import {
   UpdateContinuousBackupsCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { load, Schema, Type } from 'js-yaml';
+import { DEFAULT_SCHEMA, load, Type } from 'js-yaml';
 
 /** CloudFormation's short-form tags, read as their long form (`!Ref X` → `{"Ref": "X"}`). */
-const CFN_SCHEMA = new Schema(
+export const CFN_SCHEMA = DEFAULT_SCHEMA.extend(
   [
     'Ref',
     'GetAtt',

@@ -38,9 +38,9 @@ beforeAll(async () => {
   vi.stubEnv('WEBHOOK_SECRET_ID', webhookSecret);
   vi.stubEnv('STOP_CONFIRM_QUEUE_URL', confirm.queueUrl);
   vi.stubEnv('STOP_EVENT_BUS_NAME', busName);
-  // scaled down: the first check after 1 s, STUCK after 8 s
+  // scaled down: the first check after 1 s, STUCK after 12 s
   vi.stubEnv('CONFIRM_FIRST_CHECK_SECONDS', '1');
-  vi.stubEnv('CONFIRM_WINDOW_SECONDS', '8');
+  vi.stubEnv('CONFIRM_WINDOW_SECONDS', '12');
   ({ handler: stopJob } = (await import('../../functions/stop-job.js')) as unknown as { handler: Handler });
   const { handler: confirmStops } = (await import('../../functions/confirm-stops.js')) as unknown as {
     handler: (event: never, context: unknown) => Promise<{ batchItemFailures: [] }>;
