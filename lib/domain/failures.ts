@@ -120,7 +120,10 @@ export const isDeadLetterCode = (kind: FailureKind): kind is DeadLetterCode =>
 export const DEAD_LETTER_CODES: readonly DeadLetterCode[] =
   /* @__PURE__ */ FAILURE_KINDS.filter(isDeadLetterCode);
 
-/** What kept a stop from getting an outcome, once it was made: all of them are worth retrying later. */
+/**
+ * What kept a stop from getting an outcome: it was made and failed, or (DEADLINE) was not started in
+ * time. All of them are worth retrying later.
+ */
 export type StopFailureKind =
   | 'THROTTLED'
   | 'UPSTREAM_TIMEOUT'
@@ -128,6 +131,7 @@ export type StopFailureKind =
   | 'CREDENTIALS_REJECTED'
   | 'LEDGER_UNAVAILABLE'
   | 'STOP_IN_PROGRESS'
+  | 'DEADLINE'
   | 'INTERNAL';
 
 export interface Failure {
@@ -148,10 +152,25 @@ function failure(
   return { kind, httpStatus: FAILURES[kind].httpStatus, detail, ...extra };
 }
 
+/** A stop not started because too little was left before the Lambda timeout. */
+export function deadlineFailure(): Failure {
+  return failure('DEADLINE', 'not started: too close to the Lambda timeout');
+}
+
 /** Default wait suggested to a throttled caller; Huawei advises 2-5 s. */
 const THROTTLE_RETRY_AFTER_SECONDS = 5;
 /** Wait suggested while the ledger is unavailable (DynamoDB's own outages are short). */
 const LEDGER_RETRY_AFTER_SECONDS = 5;
+
+/** What a failure tells of LakeFormation's answer (text the client has already redacted and cut). */
+function upstreamOf(error: LakeFormationHttpError, withRequestId = true): Failure['upstream'] {
+  return {
+    status: error.status,
+    ...(error.errorCode !== undefined && { errorCode: error.errorCode }),
+    ...(error.errorMsg !== undefined && { errorMsg: error.errorMsg }),
+    ...(withRequestId && error.requestId !== undefined && { requestId: error.requestId }),
+  };
+}
 
 /**
  * Maps any error raised while stopping a job onto one {@link Failure}. LakeFormation's own 401/403
@@ -159,12 +178,7 @@ const LEDGER_RETRY_AFTER_SECONDS = 5;
  */
 export function classifyFailure(error: unknown): Failure {
   if (error instanceof LakeFormationHttpError) {
-    const upstream = {
-      status: error.status,
-      ...(error.errorCode !== undefined && { errorCode: error.errorCode }),
-      ...(error.errorMsg !== undefined && { errorMsg: error.errorMsg }),
-      ...(error.requestId !== undefined && { requestId: error.requestId }),
-    };
+    const upstream = upstreamOf(error);
     if (error.status === 429) {
       return failure('THROTTLED', 'LakeFormation is throttling requests', {
         retryAfterSeconds: error.retryAfterSeconds ?? THROTTLE_RETRY_AFTER_SECONDS,
@@ -185,13 +199,8 @@ export function classifyFailure(error: unknown): Failure {
     return failure(
       'UPSTREAM_ERROR',
       `LakeFormation has no instance ${error.instanceId} in this project: check LAKEFORMATION_INSTANCE_ID and LAKEFORMATION_ALLOWED_INSTANCE_IDS`,
-      {
-        upstream: {
-          status: error.cause.status,
-          ...(error.cause.errorCode !== undefined && { errorCode: error.cause.errorCode }),
-          ...(error.cause.errorMsg !== undefined && { errorMsg: error.cause.errorMsg }),
-        },
-      },
+      // the list answer that said so, without its request id (it is not the caller's request)
+      { upstream: upstreamOf(error.cause, false) },
     );
   }
   if (error instanceof LakeFormationTimeoutError || error instanceof DeadlineExceededError) {

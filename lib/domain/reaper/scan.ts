@@ -43,13 +43,11 @@ export async function scanJobs(
   const slices = params.instanceIds.flatMap((instanceId) =>
     params.types.flatMap((type) => params.statuses.map((status) => ({ instanceId, type, status }))),
   );
-  const results: { instanceId: string; type: JobType; status: string; total: number; jobs: InstanceJob[] }[] =
-    [];
-  await runPool(
+  const read = await runPool(
     slices,
     params.concurrency ?? SCAN_CONCURRENCY,
     () => true,
-    async ({ instanceId, type, status }, index) => {
+    async ({ instanceId, type, status }) => {
       const jobs: InstanceJob[] = [];
       let total = 0;
       for (let offset = 0; offset <= LIST_LIMITS.maxOffset; offset += pageSize) {
@@ -58,9 +56,11 @@ export async function scanJobs(
         jobs.push(...page.jobs.map((job) => ({ ...job, instanceId })));
         if (page.jobs.length < pageSize || offset + page.jobs.length >= total) break;
       }
-      results[index] = { instanceId, type, status, total: Math.max(total, jobs.length), jobs };
+      return { instanceId, type, status, total: Math.max(total, jobs.length), jobs };
     },
   );
+  // every slice was started (mayStart is always true)
+  const results = read.filter((slice) => slice !== undefined);
   const distinct = new Map<string, InstanceJob>();
   let scanned = 0;
   let unreachable = 0;
