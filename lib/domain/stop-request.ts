@@ -53,8 +53,8 @@ interface Shape {
   fields: ReadonlySet<string>;
   /** A request such as this one, for the caller who sent something that is not an object. */
   example: string;
-  /** Says which object held the unknown fields. */
-  unknownFields: string;
+  /** Where the unknown fields were found, if that needs saying. */
+  unknownIn: string;
   required: readonly string[];
   /** Fields that must be job or instance ids. (The webhook's may only repeat its path, which it checks.) */
   ids: readonly ('jobId' | 'instanceId')[];
@@ -66,7 +66,7 @@ interface Shape {
 const QUEUE_MESSAGE: Shape = {
   fields: new Set(['jobId', 'instanceId', 'reason', 'source', 'runStartedAt']),
   example: '{"jobId": "..."}',
-  unknownFields: 'unknown field(s)',
+  unknownIn: '',
   required: ['jobId'],
   ids: ['jobId', 'instanceId'],
   texts: { reason: MAX_REASON_LENGTH, source: MAX_SOURCE_LENGTH },
@@ -76,7 +76,7 @@ const QUEUE_MESSAGE: Shape = {
 const HTTP_BODY: Shape = {
   fields: new Set(['reason', 'runStartedAt', 'jobId', 'instanceId']),
   example: '{"reason": "..."}',
-  unknownFields: 'unknown field(s) in the body',
+  unknownIn: ' in the body',
   required: [],
   ids: [],
   texts: { reason: MAX_REASON_LENGTH },
@@ -124,7 +124,10 @@ function readFields(value: unknown, shape: Shape): Read<StopFields> {
   }
   const unknown = Object.keys(value).filter((key) => !shape.fields.has(key));
   if (unknown.length > 0) {
-    return refused('INVALID_MESSAGE', `${shape.unknownFields}: ${unknown.slice(0, 5).join(', ')}`);
+    return refused(
+      'INVALID_MESSAGE',
+      `unknown field(s)${shape.unknownIn}: ${unknown.slice(0, 5).join(', ')}`,
+    );
   }
   const missing = shape.required.find((field) => value[field] === undefined);
   if (missing !== undefined) return refused('INVALID_MESSAGE', `${missing} is required`);

@@ -4,8 +4,8 @@
  */
 export type ContainerCell<T> = () => T;
 
-/** Every cell of the process: the only module-scope state of lib/ (scripts/check-layers.ts). */
-const cells: { reset(): void }[] = [];
+/** How to empty every cell of the process: the only module-scope state of lib/ (scripts/check-layers.ts). */
+const resets: (() => void)[] = [];
 
 /**
  * A value built on first use and kept for the container's life, until {@link resetContainerState}.
@@ -13,20 +13,18 @@ const cells: { reset(): void }[] = [];
  * `/* @__PURE__ *\/ containerCell(…)`, so that a bundle that never reads one leaves it out, and
  * what it would build with.
  */
-export function containerCell<T>(build: () => T): ContainerCell<T> {
-  let slot: { value: T } | undefined;
-  cells.push({
-    reset: () => {
-      slot = undefined;
-    },
+export function containerCell<T extends object>(build: () => T): ContainerCell<T> {
+  let value: T | undefined;
+  resets.push(() => {
+    value = undefined;
   });
   return () => {
-    slot ??= { value: build() };
-    return slot.value;
+    value ??= build();
+    return value;
   };
 }
 
 /** Drops what every cell holds. Only the composition root's `resetContainer()` calls it. */
 export function resetContainerState(): void {
-  for (const cell of cells) cell.reset();
+  for (const reset of resets) reset();
 }
