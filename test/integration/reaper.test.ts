@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
-import {
-  EventBridgeClient,
-  type PutEventsCommand,
-  type PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReaperSummary } from '../../lib/domain/reaper/reaper.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
-import { drainQueue, uniqueName, useMoto } from '../support/aws.js';
+import { drainQueue, recordPutEvents, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, testEmulator } from '../support/emulator.js';
 import { lambdaContext } from '../support/lambda.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
@@ -185,15 +180,7 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
   it('sends nothing when the stale jobs outnumber maxStopsPerRun, and publishes the metric the alarm reads', async () => {
     const handler = await reaper({ ...POLICY, maxStopsPerRun: expected.size - 1 });
     const logs = captureLogs();
-    const published: PutEventsRequestEntry[] = [];
-    const send = EventBridgeClient.prototype.send;
-    vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (
-      this: EventBridgeClient,
-      command,
-    ) {
-      published.push(...((command as unknown as PutEventsCommand).input.Entries ?? []));
-      return Reflect.apply(send, this, [command]);
-    } as typeof send);
+    const published = await recordPutEvents();
 
     const summary = await handler(scheduled, lambdaContext(60_000));
 

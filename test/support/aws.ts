@@ -88,3 +88,22 @@ export async function createTestLedger(prefix: string): Promise<string> {
   const { createLedgerTable } = await import('../../local/ledger-table.js');
   return createLedgerTable(new DynamoDBClient({}), uniqueName(`${prefix}-ledger`));
 }
+
+/**
+ * Records every `PutEvents` entry the AWS SDK sends from now on (and still sends it). Call it in a
+ * test or `beforeEach`: vitest restores spies before each test.
+ */
+export async function recordPutEvents(): Promise<{ DetailType?: string; Detail?: string }[]> {
+  const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+  const { vi } = await import('vitest');
+  const entries: { DetailType?: string; Detail?: string }[] = [];
+  const send = EventBridgeClient.prototype.send;
+  vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation(function (
+    this: unknown,
+    command: unknown,
+  ) {
+    entries.push(...((command as { input?: { Entries?: [] } }).input?.Entries ?? []));
+    return Reflect.apply(send, this, [command]);
+  } as typeof send);
+  return entries;
+}
