@@ -11,7 +11,7 @@ export default defineConfig({
       POWERTOOLS_METRICS_NAMESPACE: 'lf-job-stopper-test',
     },
     restoreMocks: true,
-    setupFiles: ['test/support/log-capture-setup.ts'],
+    setupFiles: ['test/support/log-capture-setup.ts', 'test/support/aws-mock-matchers.ts'],
     projects: [
       {
         extends: true,
