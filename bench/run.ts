@@ -3,6 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
@@ -123,6 +124,8 @@ async function upstreams() {
   );
   const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-stop' }))).QueueUrl ?? '';
   const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-stop-dlq' }))).QueueUrl ?? '';
+  const confirmUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'bench-confirm' }))).QueueUrl ?? '';
+  await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: 'bench-events' }));
   const env: Record<string, string> = {
     ...aws,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -135,6 +138,8 @@ async function upstreams() {
     STOP_QUEUE_URL: queueUrl,
     STOP_DLQ_URL: dlqUrl,
     STOP_LEDGER_TABLE: await createLedgerTable(new DynamoDBClient({}), 'bench-ledger'),
+    STOP_CONFIRM_QUEUE_URL: confirmUrl,
+    STOP_EVENT_BUS_NAME: 'bench-events',
     STALE_JOB_POLICY: '{"dryRun": true}',
     // every function process runs with the NODE_OPTIONS serverless.yml deploys
     NODE_OPTIONS: await deployedNodeOptions(),
