@@ -23,6 +23,8 @@ function signedEvent(jobId) {
     ...base,
     headers: { 'content-type': 'application/json', 'x-timestamp': ts, 'x-signature': `sha256=${sig}` },
     body,
+    // API Gateway's rawPath names the job: a signature is good for one request per path
+    rawPath: `/jobs/${jobId}/stop`,
     pathParameters: { jobId },
   };
 }
