@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StopInProgressError } from '../../lib/domain/failures.js';
 import { newStopId, type StopRecord } from '../../lib/domain/ledger/records.js';
@@ -144,6 +144,43 @@ describe('stopOnce() on the ledger (moto DynamoDB)', () => {
       { deadline: Date.now() + 2_500 },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StopInProgressError);
+  });
+
+  it('ends in STOP_IN_PROGRESS, not a loop, when a REQUESTED claim has no record left to join', async () => {
+    // Prepare: the job's claim is REQUESTED, its record gone
+    const ref = job();
+    const stopId = newStopId(Date.now());
+    await ledger.claimStop(ref, { stopId, now: Date.now(), leaseMs: 60_000 });
+    const at = new Date().toISOString();
+    const stop: StopRecord = {
+      stopId,
+      ...ref,
+      state: 'REQUESTED',
+      outcome: 'STOP_REQUESTED',
+      createdAt: at,
+      updatedAt: at,
+      requests: [],
+      requestCount: 1,
+      events: [],
+    };
+    await ledger.recordOutcome(ref, stop, Date.now());
+    await new DynamoDBClient({}).send(
+      new DeleteItemCommand({
+        TableName: tableName,
+        Key: { pk: { S: `STOP#${stopId}` }, sk: { S: 'RECORD' } },
+      }),
+    );
+    const client = fakeClient();
+    // Act
+    const error = await stopOnce(
+      { client, ledger },
+      ref,
+      { requests: [request('a')] },
+      { deadline: deadline() },
+    ).catch((e: unknown) => e);
+    // Assess
+    expect(error).toBeInstanceOf(StopInProgressError);
+    expect(client.calls.filter((call) => call.op === 'stopJob')).toHaveLength(0);
   });
 
   it('takes over a claim whose claimant died, once its lease is over', async () => {

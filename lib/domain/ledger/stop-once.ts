@@ -37,6 +37,12 @@ export interface LedgeredStop {
 /** How long a request waits for another's stop of the same run to get its outcome, at most. */
 const JOIN_WAIT_MS = 5_000;
 const POLL_MS = 150;
+/**
+ * Claims tried at most per request: each failed one found another's stop to wait for or join, which
+ * then ended otherwise. A claim that keeps answering so (a REQUESTED claim whose record is gone) must
+ * end in a retryable failure, not a loop.
+ */
+const MAX_CLAIMS = 5;
 /** Writes of an accepted stop's record are tried this often before it is left to the log. */
 const RECORD_ATTEMPTS = 4;
 
@@ -73,7 +79,7 @@ export async function stopOnce(
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const waitUntil = Math.min(options.deadline - 1_000, now() + JOIN_WAIT_MS);
-  for (;;) {
+  for (let claims = 1; ; claims++) {
     const stopId = newStopId(now());
     const attempt = await deps.ledger.claimStop(ref, {
       stopId,
@@ -84,6 +90,7 @@ export async function stopOnce(
     });
     if (attempt.claimed) return stopAsClaimant(deps, ref, stopId, request, options, now, sleep);
     const holder = attempt.holder;
+    if (claims >= MAX_CLAIMS) throw new StopInProgressError(holder.stopId, 2);
     if (holder.state === 'REQUESTED') {
       const joined = await join(deps, holder, ref, request.requests, now);
       if (joined) return joined;
