@@ -1,7 +1,13 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { getConfig, getLakeFormationClient, getSqsClient } from '../lib/container/container.js';
+import {
+  getAnnouncer,
+  getConfig,
+  getLakeFormationClient,
+  getLedger,
+  getSqsClient,
+} from '../lib/container/container.js';
 import {
   injectLakeFormation,
   type LakeFormationContext,
@@ -10,7 +16,7 @@ import { logging } from '../lib/edge/middleware/logging.js';
 import { processStopBatch } from '../lib/edge/queue/stop-batch.js';
 import { metrics } from '../lib/platform/metrics.js';
 
-const config = getConfig(['stopDlqUrl']);
+const config = getConfig(['stopDlqUrl', 'ledgerTable', 'confirmQueueUrl', 'eventBusName']);
 
 /** One job per SQS message; retryable failures are reported, never swallowed. */
 export async function bulkStop(
@@ -25,6 +31,8 @@ export async function bulkStop(
     allowedInstanceIds: config.allowedInstanceIds,
     concurrency: config.stopConcurrency,
     deadline,
+    ledger: getLedger(),
+    announce: getAnnouncer(),
   });
   return response;
 }

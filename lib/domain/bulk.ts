@@ -19,8 +19,11 @@ export interface StopGroup<T> extends RunCondition {
   items: T[];
 }
 
-/** How a group's stop ended: with an outcome, or a failure worth retrying (DEADLINE: not started in time). */
-export type GroupVerdict = { result: StopResult } | { failure: Failure };
+/**
+ * How a group's stop ended: with an outcome (and the ledger's `stopId` of it, when the stop was
+ * recorded), or a failure worth retrying (DEADLINE: not started in time).
+ */
+export type GroupVerdict = { result: StopResult; stopId?: string } | { failure: Failure };
 
 export interface StopGroupsOptions {
   client: LakeFormationClient;
@@ -35,6 +38,12 @@ export interface StopGroupsOptions {
   minItemMs?: number;
   now?: () => number;
 }
+
+/** How one group's stop is made: by default a plain {@link stopWithOutcome}; the queue records it in the ledger. */
+export type StopOneGroup<T> = (
+  group: StopGroup<T>,
+  options: { deadline: number },
+) => Promise<{ result: StopResult; stopId?: string }>;
 
 /**
  * The requests grouped by instance, job and run, in the order each was first seen. Requests for
@@ -59,7 +68,7 @@ export function groupStops<T>(requests: readonly StopItem<T>[]): StopGroup<T>[] 
  */
 export async function stopGroups<T>(
   groups: readonly StopGroup<T>[],
-  options: StopGroupsOptions,
+  options: StopGroupsOptions & { stopGroup?: StopOneGroup<T> },
   settle: (group: StopGroup<T>, verdict: GroupVerdict) => void,
 ): Promise<void> {
   const now = options.now ?? Date.now;
@@ -71,8 +80,10 @@ export async function stopGroups<T>(
     async (group) => {
       try {
         const { deadline } = options;
-        const result = await stopWithOutcome(options.client, group.ref, { deadline }, group);
-        settle(group, { result });
+        const verdict = options.stopGroup
+          ? await options.stopGroup(group, { deadline })
+          : { result: await stopWithOutcome(options.client, group.ref, { deadline }, group) };
+        settle(group, verdict);
       } catch (error) {
         const failure = classifyFailure(error);
         settle(group, { failure });

@@ -283,7 +283,8 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
       }
       return response;
     };
-    const until = Date.now() + 90_000;
+    // each stop is also a claim and a record in the ledger, a confirmation check and an event, all on moto
+    const until = Date.now() + 110_000;
     while (Date.now() < until && (await queueDepthOf(queueUrl)) > 0) {
       await Promise.all(
         [1, 2, 3, 4].map(() => pollOnce({ sqs, queueUrl, handler: recording, waitTimeSeconds: 1 })),
@@ -306,5 +307,5 @@ describe('bulk-stop on a real SQS queue (moto) against the emulator', () => {
       reset: expect.any(Number),
     });
     expect(emulator.tokensIssued).toBe(1);
-  });
+  }, 120_000);
 });

@@ -236,7 +236,6 @@ describe('the packaged CloudFormation template', () => {
         expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"/);
     }
     expect(actions('StopJobRole')).toEqual([
-      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -261,7 +260,6 @@ describe('the packaged CloudFormation template', () => {
       'sqs:SendMessage',
     ]);
     expect(actions('BulkStopRole')).toEqual([
-      'dynamodb:ConditionCheckItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',

@@ -15,6 +15,8 @@ export interface MessageReport {
   /** The run the message was meant for, as the message says it. */
   runStartedAt?: string;
   outcome?: StopOutcome;
+  /** The stop's record in the ledger (joined or made). */
+  stopId?: string;
   status?: string;
   /** For `RUN_CHANGED`: which run the job is on. */
   detail?: string;

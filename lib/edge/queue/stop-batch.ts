@@ -1,6 +1,15 @@
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { groupStops, type StopGroupsOptions, type StopItem, stopGroups } from '../../domain/bulk.js';
+import {
+  groupStops,
+  type StopGroupsOptions,
+  type StopItem,
+  type StopOneGroup,
+  stopGroups,
+} from '../../domain/bulk.js';
 import type { DeadLetterCode } from '../../domain/failures.js';
+import type { StopRecord } from '../../domain/ledger/records.js';
+import { stopOnce } from '../../domain/ledger/stop-once.js';
+import type { LedgerTable } from '../../domain/ledger/table.js';
 import { outcomeDeadLetterCode } from '../../domain/outcomes.js';
 import { parseRunStartedAt, parseStopMessage, type StopMessage } from '../../domain/stop-request.js';
 import type { SqsClientSource } from '../../upstream/aws/sqs.js';
@@ -9,6 +18,14 @@ import { logReport, type MessageReport, reportBatch } from './batch-log.js';
 import { type DeadLetter, sendDeadLetters } from './dead-letters.js';
 
 export interface BulkStopOptions extends StopGroupsOptions {
+  /**
+   * The stop ledger: each group's stop is made once per job run across every entry point and
+   * recorded, each message a request of it (domain/ledger/stop-once.ts). Without it, stops are made
+   * unrecorded.
+   */
+  ledger?: LedgerTable;
+  /** Told of each stop recorded (its confirmation, its event). */
+  announce?: (record: StopRecord) => Promise<void>;
   /** For the dead letters. */
   sqs: SqsClientSource;
   dlqUrl: string;
@@ -72,7 +89,24 @@ export async function processStopBatch(
     stops.push({ ref, runStartedAt: parseRunStartedAt(message.runStartedAt), item: { record, message } });
   }
 
-  await stopGroups(groupStops(stops), options, (group, verdict) => {
+  const ledger = options.ledger;
+  const stopGroup: StopOneGroup<QueueItem> | undefined = ledger
+    ? async (group, { deadline }) => {
+        const requests = group.items.map(({ message }) => ({
+          source: message.source ?? 'queue',
+          ...(message.reason !== undefined && { reason: message.reason }),
+          at: new Date().toISOString(),
+        }));
+        const { result, stopId } = await stopOnce(
+          { client: options.client, ledger, ...(options.announce && { announce: options.announce }) },
+          group.ref,
+          { ...(group.runStartedAt !== undefined && { runStartedAt: group.runStartedAt }), requests },
+          { deadline },
+        );
+        return { result, stopId };
+      }
+    : undefined;
+  await stopGroups(groupStops(stops), { ...options, ...(stopGroup && { stopGroup }) }, (group, verdict) => {
     for (const { record, message } of group.items) {
       const context = { messageId: record.messageId, ...messageContext(group.ref, message) };
       if ('failure' in verdict) {
@@ -85,6 +119,7 @@ export async function processStopBatch(
       const outcome = {
         ...context,
         outcome: result.outcome,
+        ...(verdict.stopId !== undefined && { stopId: verdict.stopId }),
         ...(result.status !== undefined && { status: result.status }),
         ...(result.outcome === 'RUN_CHANGED' && { detail: result.detail }),
       };
