@@ -1,4 +1,6 @@
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, ScheduledEvent, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { enqueueStops } from '../../lib/domain/enqueue.js';
@@ -6,17 +8,21 @@ import type { ReaperSummary } from '../../lib/domain/reaper/reaper.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
 import { createStopQueues } from '../../local/queues.js';
-import { pollOnce, type SqsHandler } from '../../local/sqs-poller.js';
-import { drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';
+import { pollOnce, type SqsHandler, startPoller } from '../../local/sqs-poller.js';
+import { createTestLedger, drainQueue, queueDepth, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 import { scheduledEvent } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
+import { captureLogs } from '../support/logs.js';
 
 /**
  * Soak: SOAK_MESSAGES stop requests (default 1,000 for CI; `npm run test:soak` runs 10,000) through SQS on
  * moto and the local poller, with ~20 % transient faults and the token expiring every few seconds,
  * plus a reaper run with exclusions, some of whose jobs are started again while their stop waits.
- * Nothing may be lost; nothing excluded or not running, and no later run, may be stopped.
+ * Every stop is recorded in a ledger table on moto and confirmed by the confirm function (scaled down:
+ * first check after 1 s, STUCK after 30 s); a few jobs accept the stop and never stop.
+ * Nothing may be lost; nothing excluded or not running, and no later run, may be stopped; each
+ * accepted stop is one record that ends CONFIRMED (STUCK for the jobs that never stop).
  */
 const MESSAGES = Number(process.env.SOAK_MESSAGES ?? 1000);
 const TOKEN_EXPIRY_MS = 3_000;
@@ -24,12 +30,18 @@ const POLLERS = 4;
 const PRODUCER_WAVE = 200;
 /** Stale jobs started again after the reaper queued their stop. */
 const RERUN = 5;
+/** Running jobs that accept every stop and never stop. */
+const STUBBORN = 3;
+const CONFIRM_WINDOW_SECONDS = 30;
 
 let emulator: LakeFormationEmulator;
 let sqs: SQSClient;
 let queueUrl: string;
 let dlqUrl: string;
 let bulkStop: SqsHandler;
+let confirmStops: SqsHandler;
+let confirmQueueUrl: string;
+let ledgerTable: string;
 let reaper: (event: ScheduledEvent, context: Context) => Promise<ReaperSummary>;
 
 const depth = (url: string) => queueDepth(sqs, url);
@@ -42,6 +54,11 @@ beforeAll(async () => {
     name: uniqueName('soak'),
     visibilityTimeoutSeconds: 5,
   }));
+  ({ queueUrl: confirmQueueUrl } = await createStopQueues(sqs, {
+    name: uniqueName('soak-confirm'),
+    visibilityTimeoutSeconds: 5,
+  }));
+  ledgerTable = await createTestLedger('soak');
   emulator = await testEmulator({
     stopDelayMs: 50,
     // The error table's answer for a missing job (the pages show 404): the stop and the read both get it.
@@ -55,11 +72,17 @@ beforeAll(async () => {
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);
   vi.stubEnv('STOP_CONCURRENCY', '20');
+  vi.stubEnv('STOP_LEDGER_TABLE', ledgerTable);
+  vi.stubEnv('STOP_CONFIRM_QUEUE_URL', confirmQueueUrl);
+  vi.stubEnv('CONFIRM_FIRST_CHECK_SECONDS', '1');
+  vi.stubEnv('CONFIRM_WINDOW_SECONDS', String(CONFIRM_WINDOW_SECONDS));
   vi.stubEnv(
     'STALE_JOB_POLICY',
     JSON.stringify({ maxRunMinutes: 240, exclude: [{ namePattern: 'critical_*' }], maxStopsPerRun: 50 }),
   );
   bulkStop = ((await import('../../functions/bulk-stop.js')) as unknown as { handler: SqsHandler }).handler;
+  confirmStops = ((await import('../../functions/confirm-stops.js')) as unknown as { handler: SqsHandler })
+    .handler;
   reaper = ((await import('../../functions/stop-stale-jobs.js')) as unknown as { handler: typeof reaper })
     .handler;
 });
@@ -92,7 +115,16 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
         status,
         startedMinutesAgo: minutes,
       });
-    const running = Array.from({ length: targets }, (_, i) => add(`soak_${i}`, 'RUNNING'));
+    const running = Array.from({ length: targets - STUBBORN }, (_, i) => add(`soak_${i}`, 'RUNNING'));
+    const stubborn = Array.from({ length: STUBBORN }, (_, i) =>
+      emulator.store.add(INSTANCE, {
+        name: `stubborn_${i}`,
+        type: 'METADATA_MIGRATION',
+        status: 'RUNNING',
+        startedMinutesAgo: 5,
+        neverStops: true,
+      }),
+    );
     const finished = Array.from({ length: counts.finished }, (_, i) =>
       add(`done_${i}`, (['SUCCESS', 'FAILED', 'STOPPED'] as const)[i % 3] ?? 'SUCCESS'),
     );
@@ -108,7 +140,7 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     const notRunningIds = new Set([...finished, ...frozen].map((job) => job.id));
 
     const messages = [
-      ...running.map((job, i) => ({ jobId: job.id, reason: `soak #${i}`, source: 'soak' })),
+      ...[...running, ...stubborn].map((job, i) => ({ jobId: job.id, reason: `soak #${i}`, source: 'soak' })),
       ...running
         .slice(0, counts.duplicates)
         .map((job, i) => ({ jobId: job.id, reason: `soak duplicate #${i}`, source: 'soak' })),
@@ -142,6 +174,7 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       expiries += 1;
     }, TOKEN_EXPIRY_MS);
     const started = Date.now();
+    const logs = captureLogs();
 
     // Act: producers send in waves while the consumers run (moto's SQS slows down with thousands
     // of messages waiting, as a real queue does not); one reaper run; consume until the queue is empty.
@@ -184,6 +217,13 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       for (const record of event.Records) if (!failed.has(record.messageId)) acknowledged.add(record.body);
       return response;
     };
+    const confirmer = startPoller({
+      sqs,
+      queueUrl: confirmQueueUrl,
+      handler: confirmStops,
+      functionName: 'confirmStops',
+      concurrency: 2,
+    });
     const until = Date.now() + 540_000;
     while (Date.now() < until && (producing || (await depth(queueUrl)) > 0)) {
       await Promise.all(
@@ -193,8 +233,17 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       );
     }
     await producer;
-    clearInterval(expiry);
     const elapsedMs = Date.now() - started;
+    // the last checks: every accepted stop is confirmed, or STUCK at the end of its window
+    const confirmUntil = Date.now() + (CONFIRM_WINDOW_SECONDS + 60) * 1000;
+    while (Date.now() < confirmUntil && (await depth(confirmQueueUrl)) > 0)
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    await confirmer.stop();
+    clearInterval(expiry);
+    const records = await ledgerRecords();
+    const recordsOf = (jobId: string) => records.filter((record) => record.jobId === jobId);
+    const acceptedRecords = (jobId: string) =>
+      recordsOf(jobId).filter((record) => record.outcome === 'STOP_REQUESTED');
     await new Promise((resolve) => setTimeout(resolve, 100));
     const dead = await drain(dlqUrl);
     const deadBodies = new Set(dead.map((m) => m.Body ?? ''));
@@ -218,9 +267,24 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     const laterRunsStopped = rerun.filter(
       (job) => job.stopsAccepted > 0 || emulator.store.get(INSTANCE, job.id)?.status !== 'RUNNING',
     );
+    // a stop that never ends is sent once more at half its window, by design
+    const stubbornIds = new Set(stubborn.map((job) => job.id));
     const duplicateStops = emulator.store
       .all()
+      .filter((job) => !stubbornIds.has(job.id))
       .reduce((sum, job) => sum + Math.max(0, job.stopsAccepted - 1), 0);
+    const stopped = emulator.store.all().filter((job) => job.stopsAccepted > 0);
+    // each message with an outcome is a request of a record of its job
+    const messagesPerJob = new Map<string, number>();
+    for (const message of messages)
+      messagesPerJob.set(message.jobId, (messagesPerJob.get(message.jobId) ?? 0) + 1);
+    const unrecordedRequests = [...messagesPerJob].filter(
+      ([jobId, sent]) => recordsOf(jobId).reduce((sum, r) => sum + r.requestCount, 0) < sent,
+    );
+    const byState = records.reduce<Record<string, number>>((acc, record) => {
+      acc[record.state] = (acc[record.state] ?? 0) + 1;
+      return acc;
+    }, {});
     // SQS delivers at least once: a message can reach the DLQ twice; count distinct bodies.
     const dlqCodes = new Map(
       dead.map((m) => [m.Body ?? '', m.MessageAttributes?.errorCode?.StringValue ?? 'REDRIVEN']),
@@ -230,6 +294,12 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       return acc;
     }, {});
 
+    const retriesByCode = logs.lines
+      .filter((line) => line.message === 'message will be retried')
+      .reduce<Record<string, number>>((acc, line) => {
+        acc[String(line.errorCode)] = (acc[String(line.errorCode)] ?? 0) + 1;
+        return acc;
+      }, {});
     const figures = {
       messages: MESSAGES,
       reaper: reaped,
@@ -238,6 +308,7 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       tokenExpiries: expiries,
       iamTokensIssued: emulator.tokensIssued,
       acknowledged: acknowledged.size,
+      retriesByCode,
       deadLettered: dlqByCode,
       duplicateDlqDeliveries: dead.length - dlqCodes.size,
       lost: lost.length,
@@ -245,6 +316,13 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       stopsOfExcludedOrNotRunningJobs: wrongStops.length,
       laterRunsStopped: laterRunsStopped.length,
       duplicateStopCalls: duplicateStops,
+      records: records.length,
+      recordsByState: byState,
+      stopsWithoutOneRecord: stopped.filter((job) => acceptedRecords(job.id).length !== 1).length,
+      unrecordedRequests: unrecordedRequests.length,
+      stubbornStopsSentAgain: stubborn.filter(
+        (job) => (emulator.store.get(INSTANCE, job.id)?.stopsAccepted ?? 0) > 1,
+      ).length,
     };
     console.log(`soak: ${JSON.stringify(figures)}`);
 
@@ -268,5 +346,47 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
     expect((dlqByCode.INVALID_JSON ?? 0) + (dlqByCode.INVALID_ID ?? 0)).toBe(counts.invalid);
     expect(Object.values(emulator.faults.injected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     expect(emulator.tokensIssued).toBeGreaterThan(1);
+    // the ledger: one record per accepted stop, every request in it, each stop ended
+    expect(duplicateStops).toBe(0);
+    expect(stopped.filter((job) => acceptedRecords(job.id).length !== 1).map((job) => job.name)).toEqual([]);
+    expect(unrecordedRequests).toEqual([]);
+    expect(records.filter((record) => record.state === 'REQUESTED')).toEqual([]);
+    expect(
+      stopped
+        .filter((job) => !stubbornIds.has(job.id))
+        .filter((job) => acceptedRecords(job.id)[0]?.state !== 'CONFIRMED')
+        .map((job) => job.name),
+    ).toEqual([]);
+    expect(stubborn.map((job) => acceptedRecords(job.id).map((record) => record.state))).toEqual(
+      stubborn.map(() => ['STUCK']),
+    );
+    // their stop, and once more at half the window when a check came by then
+    expect(stubborn.map((job) => emulator.store.get(INSTANCE, job.id)?.stopsAccepted)).toEqual(
+      stubborn.map(
+        (job) => 1 + (acceptedRecords(job.id)[0]?.events.filter((e) => e === 'Stop Retried').length ?? 0),
+      ),
+    );
+    expect(await depth(confirmQueueUrl)).toBe(0);
   });
 });
+
+/** Every stop record of the soak's ledger table. */
+async function ledgerRecords(): Promise<
+  { jobId: string; state: string; outcome: string; requestCount: number; events: string[] }[]
+> {
+  const records = [];
+  for await (const page of paginateScan({ client: new DynamoDBClient({}) }, { TableName: ledgerTable })) {
+    for (const item of page.Items ?? []) {
+      const data = unmarshall(item);
+      if (String(data.pk).startsWith('STOP#'))
+        records.push({
+          jobId: String(data.jobId),
+          state: String(data.state),
+          outcome: String(data.outcome),
+          requestCount: Number(data.requestCount),
+          events: (data.events as { type: string }[]).map((event) => event.type),
+        });
+    }
+  }
+  return records;
+}

@@ -69,23 +69,23 @@ export function stopAnnouncer(options: AnnounceOptions) {
       ...(request?.reason !== undefined && { reason: request.reason }),
     };
     const events: LifecycleEvent[] = [];
+    let queued: Promise<void> = Promise.resolve();
     if (record.outcome === 'STOP_REQUESTED') {
       events.push({ type: 'Stop Requested', detail: base });
-      try {
-        await queueCheck(options, firstCheck(record, now(), options.settings));
-      } catch (error) {
+      queued = queueCheck(options, firstCheck(record, now(), options.settings)).catch((error: unknown) => {
         logger.error('the confirmation of an accepted stop could not be queued', {
           stopId: record.stopId,
           error,
         });
         metrics.addMetric('ConfirmQueueFailed', MetricUnit.Count, 1);
-      }
+      });
     } else if (record.outcome === 'NOT_STOPPABLE') {
       events.push({
         type: 'Stop Refused',
         detail: { ...base, status: record.status, detail: record.detail },
       });
     }
-    await publishEvents(options.eventBridge, options.busName, events, now);
+    // the check and the event are independent: sent side by side
+    await Promise.all([queued, publishEvents(options.eventBridge, options.busName, events, now)]);
   };
 }

@@ -11,6 +11,7 @@ import { isMissingJob } from '../../domain/stop.js';
 import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
 import { isJsonObject } from '../../platform/objects.js';
+import { runPool } from '../../platform/pool.js';
 import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
 import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
 import type { Job } from '../../upstream/lakeformation/job.js';
@@ -50,6 +51,9 @@ export function parseCheck(body: string): ConfirmCheck | undefined {
   return value as unknown as ConfirmCheck;
 }
 
+/** Checks of a batch made side by side: each is a different stop (a batch holds 10, serverless.yml). */
+const CHECKS_AT_ONCE = 10;
+
 /**
  * One confirmation check per message (design: "Confirmation"): reads the job and records what it
  * found on the stop's record; a stop that ended is `CONFIRMED`, one still running at the end of the
@@ -61,21 +65,30 @@ export async function processConfirmBatch(
   records: readonly SQSRecord[],
   options: ConfirmBatchOptions,
 ): Promise<SQSBatchResponse> {
-  const failures: { itemIdentifier: string }[] = [];
-  for (const record of records) {
-    try {
-      await confirmOne(record, options);
-    } catch (error) {
-      const failure = classifyFailure(error);
-      logger.warn('confirmation check will be retried', {
-        messageId: record.messageId,
-        failure: failure.kind,
-        detail: failure.detail,
-      });
-      failures.push({ itemIdentifier: record.messageId });
-    }
-  }
-  return { batchItemFailures: failures };
+  const failed = await runPool(
+    records,
+    CHECKS_AT_ONCE,
+    () => true,
+    async (record) => {
+      try {
+        await confirmOne(record, options);
+        return false;
+      } catch (error) {
+        const failure = classifyFailure(error);
+        logger.warn('confirmation check will be retried', {
+          messageId: record.messageId,
+          failure: failure.kind,
+          detail: failure.detail,
+        });
+        return true;
+      }
+    },
+  );
+  return {
+    batchItemFailures: records
+      .filter((_, index) => failed[index])
+      .map((record) => ({ itemIdentifier: record.messageId })),
+  };
 }
 
 async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Promise<void> {
