@@ -4,8 +4,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   getAnnouncer,
   getConfig,
-  getLakeFormationClient,
   getLedger,
+  getQueueLakeFormationClient,
   getSqsClient,
 } from '../lib/container/container.js';
 import {
@@ -33,6 +33,9 @@ export async function bulkStop(
     deadline,
     ledger: getLedger(),
     announce: getAnnouncer(),
+    ...(config.stopQueueUrl !== undefined && {
+      retries: { queueUrl: config.stopQueueUrl, backoff: config.retryBackoff },
+    }),
   });
   return response;
 }
@@ -41,5 +44,5 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(logging())
   .use(logMetrics(metrics))
   // 5 s kept back to send dead letters and answer before the Lambda times out.
-  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 5_000 }))
+  .use(injectLakeFormation({ client: getQueueLakeFormationClient, deadlineMarginMs: 5_000 }))
   .handler(bulkStop);

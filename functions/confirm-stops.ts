@@ -4,8 +4,8 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import {
   getConfig,
   getEventBridgeClient,
-  getLakeFormationClient,
   getLedger,
+  getQueueLakeFormationClient,
   getSqsClient,
 } from '../lib/container/container.js';
 import {
@@ -28,6 +28,7 @@ export async function confirmStops(event: SQSEvent, { lakeFormation, deadline }:
     eventBridge: getEventBridgeClient,
     busName: config.eventBusName,
     settings: config.confirm,
+    backoff: config.retryBackoff,
     deadline,
   });
 }
@@ -35,5 +36,5 @@ export async function confirmStops(event: SQSEvent, { lakeFormation, deadline }:
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(logging())
   .use(logMetrics(metrics))
-  .use(injectLakeFormation({ client: getLakeFormationClient, deadlineMarginMs: 5_000 }))
+  .use(injectLakeFormation({ client: getQueueLakeFormationClient, deadlineMarginMs: 5_000 }))
   .handler(confirmStops);

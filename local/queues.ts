@@ -1,5 +1,8 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
+/** serverless.yml's: retried messages outlast 24 h of LakeFormation outage (README, "Riding out outages"). */
+export const MAX_RECEIVE_COUNT = 1000;
+
 /**
  * Creates a stop queue and its dead-letter queue with a redrive policy, as serverless.yml declares
  * them (locally with a short visibility timeout, so that failed messages come back quickly).
@@ -9,7 +12,7 @@ export async function createStopQueues(
   {
     name,
     visibilityTimeoutSeconds,
-    maxReceiveCount = 5,
+    maxReceiveCount = MAX_RECEIVE_COUNT,
   }: { name: string; visibilityTimeoutSeconds: number; maxReceiveCount?: number },
 ): Promise<{ queueUrl: string; dlqUrl: string }> {
   const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl ?? '';

@@ -32,6 +32,17 @@ export interface Config {
   confirm: { firstCheckSeconds: number; windowSeconds: number };
   /** `STOP_EVENT_BUS_NAME`: the EventBridge bus of lifecycle events. */
   eventBusName?: string;
+  /**
+   * `RETRY_BASE_SECONDS`, `RETRY_MAX_SECONDS`: the visibility back-off of a queue message whose
+   * stop (or check) failed for a retryable reason (domain/retry-policy.ts).
+   */
+  retryBackoff: { baseSeconds: number; maxSeconds: number };
+  /**
+   * `BREAKER_FIRST_PROBE_SECONDS`, `BREAKER_MAX_PROBE_SECONDS`: how long the queue and confirm
+   * functions stop calling a LakeFormation that keeps failing before one probe call, at first and
+   * at most (upstream/transport/flow.ts).
+   */
+  breaker: { firstProbeSeconds: number; maxProbeSeconds: number };
 }
 
 /** Settings that only some functions need; each function names the ones it requires. */
@@ -172,6 +183,31 @@ function seconds(env: Env, name: string, fallback: number, max: number): number 
   return value;
 }
 
+function backoff(env: Env): Config['retryBackoff'] {
+  // a visibility timeout is whole seconds; the design caps the back-off at 15 minutes
+  const baseSeconds = seconds(env, 'RETRY_BASE_SECONDS', 30, 900);
+  const maxSeconds = seconds(env, 'RETRY_MAX_SECONDS', 600, 900);
+  if (maxSeconds < baseSeconds) {
+    throw new ConfigError(
+      'RETRY_MAX_SECONDS',
+      `must not be below RETRY_BASE_SECONDS (${baseSeconds}), got ${maxSeconds}`,
+    );
+  }
+  return { baseSeconds, maxSeconds };
+}
+
+function probes(env: Env): Config['breaker'] {
+  const firstProbeSeconds = seconds(env, 'BREAKER_FIRST_PROBE_SECONDS', 5, 300);
+  const maxProbeSeconds = seconds(env, 'BREAKER_MAX_PROBE_SECONDS', 300, 300);
+  if (maxProbeSeconds < firstProbeSeconds) {
+    throw new ConfigError(
+      'BREAKER_MAX_PROBE_SECONDS',
+      `must not be below BREAKER_FIRST_PROBE_SECONDS (${firstProbeSeconds}), got ${maxProbeSeconds}`,
+    );
+  }
+  return { firstProbeSeconds, maxProbeSeconds };
+}
+
 function retentionDays(env: Env): number {
   const raw = read(env, 'LEDGER_RETENTION_DAYS');
   if (raw === undefined) return 90;
@@ -267,6 +303,8 @@ export function parseConfig<N extends OptionalSetting = never>(
       firstCheckSeconds: seconds(env, 'CONFIRM_FIRST_CHECK_SECONDS', 30, 900),
       windowSeconds: seconds(env, 'CONFIRM_WINDOW_SECONDS', 1800, 7 * 24 * 3600),
     },
+    retryBackoff: backoff(env),
+    breaker: probes(env),
   };
   const webhookSecretId = read(env, 'WEBHOOK_SECRET_ID');
   if (webhookSecretId !== undefined) config.webhookSecretId = webhookSecretId;

@@ -11,6 +11,7 @@ import { createCredentialsAuthorizer } from '../upstream/huawei/credentials-auth
 import { createTokenProvider } from '../upstream/huawei/token-provider.js';
 import { createLakeFormationClient, type LakeFormationClient } from '../upstream/lakeformation/client.js';
 import type { FetchLike } from '../upstream/transport/fetch-text.js';
+import { createFlowControl, type FlowControl } from '../upstream/transport/flow.js';
 import { type Config, type OptionalSetting, parseConfig, requireSettings } from './config.js';
 
 export { getEventBridgeClient } from '../upstream/aws/eventbridge.js';
@@ -45,7 +46,30 @@ const lakeFormation = /* @__PURE__ */ containerCell(() => {
     authorizer,
     ...(transport && { fetch: transport }),
   });
-  return { authorizer, client };
+  return { authorizer, client, endpoint: lakeFormationEndpoint, projectId, transport };
+});
+
+/**
+ * The queue functions' LakeFormation client: the same authorizer, its calls under this container's
+ * flow control (a breaker, calls in flight that shrink on throttles, a learned rate, `Retry-After`
+ * honoured container-wide). The webhook's client has none: its caller decides when to try again.
+ */
+const flowControlled = /* @__PURE__ */ containerCell(() => {
+  const { authorizer, endpoint, projectId, transport } = lakeFormation();
+  const { stopConcurrency, breaker } = config();
+  const flow = createFlowControl({
+    maxConcurrency: stopConcurrency,
+    firstProbeMs: breaker.firstProbeSeconds * 1000,
+    maxProbeMs: breaker.maxProbeSeconds * 1000,
+  });
+  const client = createLakeFormationClient({
+    endpoint,
+    projectId,
+    authorizer,
+    flow,
+    ...(transport && { fetch: transport }),
+  });
+  return { client, flow };
 });
 
 const webhookKeys = /* @__PURE__ */ containerCell(() =>
@@ -66,6 +90,12 @@ export function getConfig<N extends OptionalSetting = never>(
 
 /** The container's LakeFormation client, its request authorizer (tokens or AK/SK) and credentials attached. */
 export const getLakeFormationClient = (): LakeFormationClient => lakeFormation().client;
+
+/** The queue and confirm functions' LakeFormation client, under the container's flow control. */
+export const getQueueLakeFormationClient = (): LakeFormationClient => flowControlled().client;
+
+/** How the container's flow control of LakeFormation calls stands (breaker, limits, rate). */
+export const getLakeFormationFlow = (): FlowControl => flowControlled().flow;
 
 /**
  * Starts reading the container's Huawei credentials when they are needed (no access key held, no

@@ -12,6 +12,7 @@ import {
   LakeFormationResponseError,
   LakeFormationTimeoutError,
 } from '../upstream/lakeformation/errors.js';
+import { UpstreamPausedError } from '../upstream/transport/flow.js';
 
 /** The ledger could not be read or written (DynamoDB failed or did not answer): retry later. */
 export class LedgerUnavailableError extends Error {
@@ -141,13 +142,19 @@ export interface Failure {
   /** Safe to show a caller or write to a log: no tokens, no keys. */
   detail: string;
   retryAfterSeconds?: number;
+  /**
+   * No call was made: LakeFormation keeps failing and this container's breaker probes it again in
+   * this many seconds. A retry is worth making no later than that (unlike `retryAfterSeconds`, a
+   * least wait).
+   */
+  probeInSeconds?: number;
   upstream?: { status?: number; errorCode?: string; errorMsg?: string; requestId?: string };
 }
 
 function failure(
   kind: StopFailureKind,
   detail: string,
-  extra: Pick<Failure, 'retryAfterSeconds' | 'upstream'> = {},
+  extra: Pick<Failure, 'retryAfterSeconds' | 'probeInSeconds' | 'upstream'> = {},
 ): Failure {
   return { kind, httpStatus: FAILURES[kind].httpStatus, detail, ...extra };
 }
@@ -177,6 +184,18 @@ function upstreamOf(error: LakeFormationHttpError, withRequestId = true): Failur
  * mean our credentials were refused: that is never reported as the caller's 401/403.
  */
 export function classifyFailure(error: unknown): Failure {
+  if (error instanceof UpstreamPausedError) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+    return error.reason === 'breaker'
+      ? failure(
+          'UPSTREAM_ERROR',
+          `LakeFormation keeps failing: no call made (next probe in ${retryAfterSeconds} s)`,
+          { retryAfterSeconds, probeInSeconds: retryAfterSeconds },
+        )
+      : failure('THROTTLED', 'LakeFormation is throttling requests: no call made in time', {
+          retryAfterSeconds: Math.max(retryAfterSeconds, THROTTLE_RETRY_AFTER_SECONDS),
+        });
+  }
   if (error instanceof LakeFormationHttpError) {
     const upstream = upstreamOf(error);
     if (error.status === 429) {

@@ -41,6 +41,11 @@ beforeAll(async () => {
   // scaled down: the first check after 1 s, STUCK after 12 s
   vi.stubEnv('CONFIRM_FIRST_CHECK_SECONDS', '1');
   vi.stubEnv('CONFIRM_WINDOW_SECONDS', '12');
+  // a failed check is back after 1-2 s; the breaker probes every 1-2 s
+  vi.stubEnv('RETRY_BASE_SECONDS', '1');
+  vi.stubEnv('RETRY_MAX_SECONDS', '2');
+  vi.stubEnv('BREAKER_FIRST_PROBE_SECONDS', '1');
+  vi.stubEnv('BREAKER_MAX_PROBE_SECONDS', '2');
   ({ handler: stopJob } = (await import('../../functions/stop-job.js')) as unknown as { handler: Handler });
   const { handler: confirmStops } = (await import('../../functions/confirm-stops.js')) as unknown as {
     handler: (event: never, context: unknown) => Promise<{ batchItemFailures: [] }>;

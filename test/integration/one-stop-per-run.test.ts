@@ -57,6 +57,9 @@ beforeAll(async () => {
   vi.stubEnv('STOP_LEDGER_TABLE', ledgerTable);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
+  // a retried message is back after 1-2 s (its back-off, scaled down)
+  vi.stubEnv('RETRY_BASE_SECONDS', '1');
+  vi.stubEnv('RETRY_MAX_SECONDS', '2');
   vi.stubEnv('STALE_JOB_POLICY', JSON.stringify({ maxRunMinutes: 240, maxStopsPerRun: 50 }));
   const load = async <T>(path: string) => ((await import(path)) as { handler: T }).handler;
   stopJob = await load<HttpHandler>('../../functions/stop-job.js');
@@ -189,9 +192,10 @@ describe('one stop per job run across the webhook, the queue and the reaper', ()
     expect(logs.lines.find((line) => line.message === 'message will be retried')).toMatchObject({
       disposition: 'retry',
       errorCode: 'LEDGER_UNAVAILABLE',
+      nextAttemptSeconds: 2,
     });
-    // the message is retried, and stops the job once the ledger is back
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    // the ledger asks for 5 s, the back-off caps it at 2 s (not the queue's 5 s): then the job is stopped
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     const retried = await consume();
     expect(retried[0]).toMatchObject({ outcome: 'STOP_REQUESTED', disposition: 'acknowledged' });
     expect(emulator.store.get(INSTANCE, job.id)?.stopsAccepted).toBe(1);

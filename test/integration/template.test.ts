@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { receivesDuringOutage } from '../../lib/domain/retry-policy.js';
 import { FUNCTION_TIMEOUTS_MS } from '../../local/stack.js';
 
 /** The CloudFormation template `serverless package` generates, checked for what the deployment relies on. */
@@ -128,11 +129,19 @@ describe('the packaged CloudFormation template', () => {
     expect(mapping?.[1].Properties.MaximumBatchingWindowInSeconds).toBe(1);
   });
 
-  it('redrives the stop queue to its DLQ after 5 receives, with a visibility timeout of at least 6 × the function timeout', () => {
-    expect(props('StopQueue').RedrivePolicy).toEqual({
-      deadLetterTargetArn: { 'Fn::GetAtt': ['StopDeadLetterQueue', 'Arn'] },
-      maxReceiveCount: 5,
-    });
+  it('keeps stop requests and checks through 24 h of outage: receives and retention to spare, a visibility timeout of at least 6 × the function timeout', () => {
+    // each message comes back at most 3 times per longest probe interval (domain/retry-policy.ts)
+    const needed = receivesDuringOutage(24 * 3600, 300);
+    for (const [queue, dlq] of [
+      ['StopQueue', 'StopDeadLetterQueue'],
+      ['ConfirmQueue', 'ConfirmDeadLetterQueue'],
+    ] as const) {
+      const redrive = props(queue).RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number };
+      expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': [dlq, 'Arn'] });
+      expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(needed);
+      expect(redrive.maxReceiveCount).toBeLessThanOrEqual(1000);
+      expect(Number(props(queue).MessageRetentionPeriod)).toBeGreaterThanOrEqual(2 * 24 * 3600);
+    }
     expect(Number(props('StopQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(
       6 * Number(props('BulkStopLambdaFunction').Timeout),
     );
@@ -149,7 +158,7 @@ describe('the packaged CloudFormation template', () => {
     });
   });
 
-  it('alarms on DLQ depth, stop requests waiting over an hour, the reaper cap, runs changed and webhook 5xx answers', () => {
+  it('alarms on DLQ depth, stop requests waiting over 15 minutes, calls held back by the breaker, the reaper cap, runs changed and webhook 5xx answers', () => {
     const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
     expect(alarms).toEqual(
       expect.arrayContaining([
@@ -162,7 +171,14 @@ describe('the packaged CloudFormation template', () => {
           Namespace: 'AWS/SQS',
           MetricName: 'ApproximateAgeOfOldestMessage',
           Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['StopQueue', 'QueueName'] } }],
-          Threshold: 3600,
+          Threshold: 900,
+        }),
+        // during an outage: within 5 minutes of the first message held back, long before any DLQ
+        expect.objectContaining({
+          Namespace: 'LfJobStopper',
+          MetricName: 'CallsPaused',
+          Period: 300,
+          Threshold: 0,
         }),
         expect.objectContaining({ Namespace: 'LfJobStopper', MetricName: 'ReaperCapped' }),
         expect.objectContaining({

@@ -72,6 +72,11 @@ beforeAll(async () => {
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);
   vi.stubEnv('STOP_CONCURRENCY', '20');
+  // retried messages back after 1-5 s (the queue's own visibility timeout is 5 s)
+  vi.stubEnv('RETRY_BASE_SECONDS', '1');
+  vi.stubEnv('RETRY_MAX_SECONDS', '5');
+  vi.stubEnv('BREAKER_FIRST_PROBE_SECONDS', '1');
+  vi.stubEnv('BREAKER_MAX_PROBE_SECONDS', '5');
   vi.stubEnv('STOP_LEDGER_TABLE', ledgerTable);
   vi.stubEnv('STOP_CONFIRM_QUEUE_URL', confirmQueueUrl);
   vi.stubEnv('CONFIRM_FIRST_CHECK_SECONDS', '1');

@@ -41,7 +41,30 @@ describe('Function: parseConfig()', () => {
       staleJobPolicy: {},
       ledgerRetentionDays: 90,
       confirm: { firstCheckSeconds: 30, windowSeconds: 1800 },
+      retryBackoff: { baseSeconds: 30, maxSeconds: 600 },
+      breaker: { firstProbeSeconds: 5, maxProbeSeconds: 300 },
     });
+  });
+
+  it('reads the retry back-off and the breaker probes, and refuses a maximum below its start', () => {
+    const vars = env({
+      RETRY_BASE_SECONDS: '1',
+      RETRY_MAX_SECONDS: '4',
+      BREAKER_FIRST_PROBE_SECONDS: '1',
+      BREAKER_MAX_PROBE_SECONDS: '2',
+    });
+    expect(parseConfig(vars)).toMatchObject({
+      retryBackoff: { baseSeconds: 1, maxSeconds: 4 },
+      breaker: { firstProbeSeconds: 1, maxProbeSeconds: 2 },
+    });
+    expect(() => parseConfig({ ...vars, RETRY_MAX_SECONDS: '0' })).toThrow(/RETRY_MAX_SECONDS/);
+    expect(() => parseConfig({ ...vars, RETRY_BASE_SECONDS: '8' })).toThrow(
+      /RETRY_MAX_SECONDS.*not be below/,
+    );
+    expect(() => parseConfig({ ...vars, RETRY_MAX_SECONDS: '901' })).toThrow(/RETRY_MAX_SECONDS/);
+    expect(() => parseConfig({ ...vars, BREAKER_MAX_PROBE_SECONDS: '301' })).toThrow(
+      /BREAKER_MAX_PROBE_SECONDS/,
+    );
   });
 
   it('needs no region when both endpoints are set, and strips trailing slashes', () => {

@@ -17,6 +17,12 @@ export interface MessageReport {
   outcome?: StopOutcome;
   /** The stop's record in the ledger (joined or made). */
   stopId?: string;
+  /** For a retry: the least wait LakeFormation asked for (`Retry-After`). */
+  retryAfterSeconds?: number;
+  /** For a retry made without a call: when the breaker probes LakeFormation next. */
+  probeInSeconds?: number;
+  /** For a retry: the visibility timeout it got, in seconds (its back-off). */
+  nextAttemptSeconds?: number;
   status?: string;
   /** For `RUN_CHANGED`: which run the job is on. */
   detail?: string;
@@ -59,4 +65,7 @@ export function reportBatch(reports: MessageReport[]): void {
   for (const [outcome, count] of outcomes) countOutcome(outcome, count);
   if (deadLettered > 0) metrics.addMetric('DeadLettered', MetricUnit.Count, deadLettered);
   if (retry > 0) metrics.addMetric('RetryableFailure', MetricUnit.Count, retry);
+  // retried without a call: the breaker holds LakeFormation calls back (the outage alarm reads it)
+  const paused = reports.filter((report) => report.probeInSeconds !== undefined).length;
+  if (paused > 0) metrics.addMetric('CallsPaused', MetricUnit.Count, paused);
 }

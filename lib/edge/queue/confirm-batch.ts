@@ -2,11 +2,12 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import { classifyFailure } from '../../domain/failures.js';
+import { classifyFailure, type Failure } from '../../domain/failures.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
 import { queueCheck, stopDetail } from '../../domain/lifecycle/announce.js';
 import { type ConfirmCheck, type ConfirmSettings, judgeCheck } from '../../domain/lifecycle/confirm.js';
 import { type LifecycleEvent, publishEvents } from '../../domain/lifecycle/events.js';
+import type { RetryBackoff } from '../../domain/retry-policy.js';
 import { isMissingJob } from '../../domain/stop.js';
 import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
@@ -15,6 +16,7 @@ import { runPool } from '../../platform/pool.js';
 import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
 import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
 import type { Job } from '../../upstream/lakeformation/job.js';
+import { deferRetries, retryVisibility } from './visibility.js';
 
 export interface ConfirmBatchOptions {
   client: LakeFormationClient;
@@ -24,6 +26,8 @@ export interface ConfirmBatchOptions {
   eventBridge: () => EventBridgeClient;
   busName: string;
   settings: ConfirmSettings;
+  /** The back-off of failed checks (their visibility timeout by receive count); without it, the queue's. */
+  backoff?: RetryBackoff;
   /** Epoch ms by which LakeFormation calls must be over. */
   deadline: number;
   now?: () => number;
@@ -65,30 +69,47 @@ export async function processConfirmBatch(
   records: readonly SQSRecord[],
   options: ConfirmBatchOptions,
 ): Promise<SQSBatchResponse> {
-  const failed = await runPool(
+  const failures = await runPool(
     records,
     CHECKS_AT_ONCE,
     () => true,
-    async (record) => {
+    async (record): Promise<Failure | false> => {
       try {
         await confirmOne(record, options);
         return false;
       } catch (error) {
-        const failure = classifyFailure(error);
-        logger.warn('confirmation check will be retried', {
-          messageId: record.messageId,
-          failure: failure.kind,
-          detail: failure.detail,
-        });
-        return true;
+        return classifyFailure(error);
       }
     },
   );
-  return {
-    batchItemFailures: records
-      .filter((_, index) => failed[index])
-      .map((record) => ({ itemIdentifier: record.messageId })),
-  };
+  const retries = records.flatMap((record, index) => {
+    const failure = failures[index];
+    if (!failure) return [];
+    const seconds = options.backoff
+      ? retryVisibility(
+          {
+            record,
+            ...(failure.retryAfterSeconds !== undefined && { retryAfterSeconds: failure.retryAfterSeconds }),
+            ...(failure.probeInSeconds !== undefined && { probeInSeconds: failure.probeInSeconds }),
+          },
+          options.backoff,
+        )
+      : undefined;
+    logger.warn('confirmation check will be retried', {
+      messageId: record.messageId,
+      failure: failure.kind,
+      detail: failure.detail,
+      ...(seconds !== undefined && { nextAttemptSeconds: seconds }),
+    });
+    return [{ record, seconds: seconds ?? 0 }];
+  });
+  if (options.backoff) await deferRetries(options.sqs, options.confirmQueueUrl, retries);
+  const paused = records.filter((_, index) => {
+    const failure = failures[index];
+    return failure && failure.probeInSeconds !== undefined;
+  }).length;
+  if (paused > 0) metrics.addMetric('CallsPaused', MetricUnit.Count, paused);
+  return { batchItemFailures: retries.map(({ record }) => ({ itemIdentifier: record.messageId })) };
 }
 
 async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Promise<void> {

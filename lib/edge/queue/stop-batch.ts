@@ -11,11 +11,13 @@ import type { StopRecord } from '../../domain/ledger/records.js';
 import { stopOnce } from '../../domain/ledger/stop-once.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
 import { outcomeDeadLetterCode } from '../../domain/outcomes.js';
+import type { RetryBackoff } from '../../domain/retry-policy.js';
 import { parseRunStartedAt, parseStopMessage, type StopMessage } from '../../domain/stop-request.js';
 import type { SqsClientSource } from '../../upstream/aws/sqs.js';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
 import { logReport, type MessageReport, reportBatch } from './batch-log.js';
 import { type DeadLetter, sendDeadLetters } from './dead-letters.js';
+import { deferRetries, retryVisibility } from './visibility.js';
 
 export interface BulkStopOptions extends StopGroupsOptions {
   /**
@@ -26,7 +28,13 @@ export interface BulkStopOptions extends StopGroupsOptions {
   ledger?: LedgerTable;
   /** Told of each stop recorded (its confirmation, its event). */
   announce?: (record: StopRecord) => Promise<void>;
-  /** For the dead letters. */
+  /**
+   * The queue the records came from (`STOP_QUEUE_URL`) and the back-off of retried messages: each
+   * gets its visibility timeout by its receive count. Without them, a retried message comes back
+   * after the queue's visibility timeout.
+   */
+  retries?: { queueUrl: string; backoff: RetryBackoff; random?: () => number };
+  /** For the dead letters and the back-off. */
   sqs: SqsClientSource;
   dlqUrl: string;
   defaultInstanceId: string;
@@ -66,10 +74,13 @@ export async function processStopBatch(
       errorMessage,
     });
   };
-  /** A final verdict is logged at once, while other stops still wait on LakeFormation. */
+  /**
+   * A final verdict is logged at once, while other stops still wait on LakeFormation; a retry once
+   * its back-off is set.
+   */
   const settle = (report: MessageReport) => {
     reports.set(report.messageId, report);
-    logReport(report);
+    if (report.disposition !== 'retry') logReport(report);
   };
 
   const stops: StopItem<QueueItem>[] = [];
@@ -111,8 +122,15 @@ export async function processStopBatch(
       const context = { messageId: record.messageId, ...messageContext(group.ref, message) };
       if ('failure' in verdict) {
         // retried, with the failure's kind (DEADLINE: not started in time) as its errorCode
-        const { kind, detail } = verdict.failure;
-        settle({ ...context, disposition: 'retry', errorCode: kind, errorMessage: detail });
+        const { kind, detail, retryAfterSeconds, probeInSeconds } = verdict.failure;
+        settle({
+          ...context,
+          disposition: 'retry',
+          errorCode: kind,
+          errorMessage: detail,
+          ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+          ...(probeInSeconds !== undefined && { probeInSeconds }),
+        });
         continue;
       }
       const { result } = verdict;
@@ -136,8 +154,21 @@ export async function processStopBatch(
 
   // dead letters are logged once their send is known to have worked (or turned them into retries)
   await sendDeadLetters(options, deadLetters, reports);
-  for (const letter of deadLetters) logReport(reports.get(letter.record.messageId) as MessageReport);
   const ordered = records.map((record) => reports.get(record.messageId) as MessageReport);
+  if (options.retries) {
+    const { queueUrl, backoff, random } = options.retries;
+    const deferred = records.flatMap((record, index) => {
+      const report = ordered[index] as MessageReport;
+      if (report.disposition !== 'retry') return [];
+      const seconds = retryVisibility({ record, ...report }, backoff, random);
+      report.nextAttemptSeconds = seconds;
+      return [{ record, seconds }];
+    });
+    await deferRetries(options.sqs, queueUrl, deferred);
+  }
+  const lettered = new Set(deadLetters.map((letter) => letter.record.messageId));
+  for (const report of ordered)
+    if (report.disposition === 'retry' || lettered.has(report.messageId)) logReport(report);
   reportBatch(ordered);
   return {
     response: {

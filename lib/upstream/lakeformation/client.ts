@@ -1,6 +1,7 @@
 import { type RequestAuthorizer, tokenAuthorizer } from '../huawei/request-auth.js';
 import type { TokenSource } from '../huawei/token-provider.js';
 import { type FetchLike, fetchText, USER_AGENT } from '../transport/fetch-text.js';
+import type { FlowControl } from '../transport/flow.js';
 import { nodeFetch } from '../transport/node-fetch.js';
 import { redactSecrets } from '../transport/redact.js';
 import {
@@ -43,6 +44,11 @@ export interface LakeFormationClientOptions {
   timeoutMs?: number;
   retry?: Partial<RetryOptions>;
   timing?: Partial<Timing>;
+  /**
+   * This container's flow control of LakeFormation calls (breaker, calls in flight, rate): every
+   * attempt takes a permit. Without it, attempts are made as they come.
+   */
+  flow?: FlowControl;
 }
 
 export interface CallOptions {
@@ -183,21 +189,38 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
       const attemptTimeout = Math.min(timeoutMs, remaining);
       const { secrets } = authorization;
-      const response = await fetchText(
-        fetchImpl,
-        url,
-        { method, headers: { ...authorization.headers, ...headers } },
-        attemptTimeout,
-        {
-          timeout: (ms) => new LakeFormationTimeoutError(operation, ms),
-          network: (cause) => new LakeFormationNetworkError(operation, cause),
-          tooLarge: (max) =>
-            new LakeFormationResponseError(
-              operation,
-              `${operation}: the answer body is longer than ${max} bytes`,
-            ),
-        },
-      );
+      const permit = await options.flow?.acquire(deadline - MIN_ATTEMPT_MS);
+      let response: Awaited<ReturnType<typeof fetchText>>;
+      try {
+        response = await fetchText(
+          fetchImpl,
+          url,
+          { method, headers: { ...authorization.headers, ...headers } },
+          attemptTimeout,
+          {
+            timeout: (ms) => new LakeFormationTimeoutError(operation, ms),
+            network: (cause) => new LakeFormationNetworkError(operation, cause),
+            tooLarge: (max) =>
+              new LakeFormationResponseError(
+                operation,
+                `${operation}: the answer body is longer than ${max} bytes`,
+              ),
+          },
+        );
+      } catch (error) {
+        permit?.release(error instanceof LakeFormationResponseError ? 'answered' : 'failed');
+        throw error;
+      }
+      if (permit) {
+        const seconds = response.status === 429 ? retryAfter(response.headers) : undefined;
+        permit.release(
+          response.status === 429
+            ? { throttled: true, ...(seconds !== undefined && { retryAfterMs: seconds * 1000 }) }
+            : response.status === 408 || response.status >= 500
+              ? 'failed'
+              : 'answered',
+        );
+      }
       if (response.status === expected) return response;
       if (response.status >= 200 && response.status < 300) {
         throw new LakeFormationResponseError(
