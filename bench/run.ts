@@ -149,6 +149,53 @@ async function upstreams() {
   return { moto, emulator, env };
 }
 
+/**
+ * The queue function's code path against an emulator accepting 50 calls per second, without flow
+ * control (the behaviour before it) and with it, in the same run.
+ */
+async function throttleRuns(
+  bundles: Awaited<ReturnType<typeof buildBundles>>,
+  emulator: LakeFormationEmulator,
+  env: Record<string, string>,
+): Promise<Record<string, Record<string, number>>> {
+  log('throttling (R = 50 calls/s, latency 20 ms, STOP_CONCURRENCY 20, 2,000 messages)…');
+  const RATE = 50;
+  const throttle: Record<string, Record<string, number>> = {};
+  for (const mode of ['off', 'on'] as const) {
+    emulator.store.clear();
+    emulator.update({ latencyMs: 20, rateLimit: { perSecond: RATE } });
+    const jobs = seedRunning(emulator, 2000);
+    const limitedBefore = emulator.counters.rateLimited;
+    const callsBefore = emulator.requestsWhere({ operation: 'stopJob' }).length;
+    const run = await worker<{ wallMs: number; messages: number; stopped: number; retried: number }>(
+      'throttle',
+      {
+        ...env,
+        STOP_CONCURRENCY: '20',
+        BENCH_BUNDLE: bundles.throttle?.file ?? '',
+        BENCH_JOBS: jobs.join(','),
+        BENCH_FLOW: mode,
+      },
+    );
+    const calls = emulator.requestsWhere({ operation: 'stopJob' }).length - callsBefore;
+    const throttled = emulator.counters.rateLimited - limitedBefore;
+    const goodput = run.stopped / (run.wallMs / 1000);
+    throttle[mode === 'on' ? 'flowControl' : 'withoutFlowControl'] = {
+      rate: RATE,
+      wallMs: round(run.wallMs),
+      stopped: run.stopped,
+      retried: run.retried,
+      goodput: round(goodput),
+      goodputRatio: round(goodput / RATE, 3),
+      calls,
+      throttled,
+      throttledShare: round(throttled / Math.max(1, calls), 3),
+    };
+  }
+  emulator.update({ rateLimit: null });
+  return throttle;
+}
+
 function seedRunning(emulator: LakeFormationEmulator, count: number, type = 'METADATA_MIGRATION'): string[] {
   return Array.from(
     { length: count },
@@ -282,6 +329,7 @@ async function main() {
   const bundles = await buildBundles(fileURLToPath(OUT), {
     ...FUNCTION_SOURCES,
     baseline: 'bench/baseline.ts',
+    throttle: 'bench/throttle.ts',
   });
   const { moto, emulator, env } = await upstreams();
   const cleanup = async () => {
@@ -295,15 +343,20 @@ async function main() {
       log(JSON.stringify(cold, null, 2));
       return;
     }
+    if (ONLY === 'throttle') {
+      log('throttling only…');
+      log(JSON.stringify(await throttleRuns(bundles, emulator, env), null, 2));
+      return;
+    }
     if (ONLY !== undefined)
-      throw new Error(`BENCH_ONLY must be aksk (or unset), got ${JSON.stringify(ONLY)}`);
+      throw new Error(`BENCH_ONLY must be aksk or throttle (or unset), got ${JSON.stringify(ONLY)}`);
     log(`cold starts (${RUNS} runs each)…`);
     const cold = await coldStarts(bundles, emulator, env);
 
     log('warm overhead (emulator latency 20 ms)…');
     emulator.store.clear();
     emulator.update({ latencyMs: 20 });
-    const warmJobs = seedRunning(emulator, 401);
+    const warmJobs = seedRunning(emulator, 601);
     const iamBody = JSON.stringify({
       auth: {
         identity: {
@@ -313,7 +366,13 @@ async function main() {
         scope: { project: { id: PROJECT } },
       },
     });
-    const warm = await worker<{ handlerMs: number[]; bareMs: number[]; peakRssMiB: number }>('warm', {
+    const warm = await worker<{
+      handlerMs: number[];
+      bareMs: number[];
+      bareDynamoMs: number[];
+      sameCallsMs: number[];
+      peakRssMiB: number;
+    }>('warm', {
       ...env,
       BENCH_BUNDLE: bundles.stopJob?.file ?? '',
       BENCH_JOBS: warmJobs.join(','),
@@ -327,10 +386,12 @@ async function main() {
       emulator.store.clear();
       const jobs = seedRunning(emulator, 2000);
       const bareJobs = seedRunning(emulator, 2000);
+      const sameJobs = seedRunning(emulator, 2000);
       const tokensBefore = emulator.tokensIssued;
       const run = await worker<{
         wallMs: number;
         bareWallMs: number;
+        sameCallsWallMs: number;
         messages: number;
         failures: number;
         peakRssMiB: number;
@@ -340,10 +401,12 @@ async function main() {
         BENCH_BUNDLE: bundles.bulkStop?.file ?? '',
         BENCH_JOBS: jobs.join(','),
         BENCH_BARE_JOBS: bareJobs.join(','),
+        BENCH_SAME_JOBS: sameJobs.join(','),
         BENCH_IAM_BODY: iamBody,
       });
       const stopsPerSecond = run.messages / (run.wallMs / 1000);
       const bareStopsPerSecond = run.messages / (run.bareWallMs / 1000);
+      const sameCallsStopsPerSecond = run.messages / (run.sameCallsWallMs / 1000);
       const ideal = concurrency / 0.05;
       bulk[`concurrency${concurrency}`] = {
         wallMs: round(run.wallMs),
@@ -352,6 +415,8 @@ async function main() {
         ratio: round(stopsPerSecond / ideal, 3),
         bareFetchStopsPerSecond: round(bareStopsPerSecond),
         bareFetchRatio: round(bareStopsPerSecond / ideal, 3),
+        sameCallsStopsPerSecond: round(sameCallsStopsPerSecond),
+        sameCallsRatio: round(stopsPerSecond / sameCallsStopsPerSecond, 3),
         // the function's own IAM call; the bare client's sign-in is not counted
         iamCalls: emulator.tokensIssued - tokensBefore - 1,
         failures: run.failures,
@@ -378,6 +443,8 @@ async function main() {
     const pages =
       emulator.requests.slice(requestsBefore).filter((r) => r.operation === 'listJobs').length / 2;
 
+    const throttle = await throttleRuns(bundles, emulator, env);
+
     const results = {
       date: new Date().toISOString(),
       node: process.version,
@@ -393,10 +460,20 @@ async function main() {
         bareFetchP50Ms: round(percentile(warm.bareMs, 50)),
         bareFetchP99Ms: round(percentile(warm.bareMs, 99)),
         p50Ratio: round(percentile(warm.handlerMs, 50) / percentile(warm.bareMs, 50), 3),
+        bareDynamoP50Ms: round(percentile(warm.bareDynamoMs, 50)),
+        // the target's reference: a bare stop plus one bare conditional put, both against this run's upstreams
+        referenceP50Ms: round(percentile(warm.bareMs, 50) + percentile(warm.bareDynamoMs, 50)),
+        referenceRatio: round(
+          percentile(warm.handlerMs, 50) / (percentile(warm.bareMs, 50) + percentile(warm.bareDynamoMs, 50)),
+          3,
+        ),
+        sameCallsP50Ms: round(percentile(warm.sameCallsMs, 50)),
+        sameCallsRatio: round(percentile(warm.handlerMs, 50) / percentile(warm.sameCallsMs, 50), 3),
         p99Ratio: round(percentile(warm.handlerMs, 99) / percentile(warm.bareMs, 99), 3),
         peakRssMiB: round(warm.peakRssMiB),
       },
       bulk,
+      throttle,
       scan: {
         jobs: 6000,
         scanned: scanRun.summary.scanned,
@@ -424,6 +501,7 @@ type Results = {
   coldStart: Record<string, unknown> & { bareNodeMs: number };
   warm: Record<string, number>;
   bulk: Record<string, Record<string, number>>;
+  throttle: Record<string, Record<string, number>>;
   scan: Record<string, number>;
 };
 
@@ -506,12 +584,24 @@ function markdown(r: Results): string {
     true,
   ]);
   check(
-    `warm: handler p50 / bare fetch p50 (${r.warm.handlerP50Ms} / ${r.warm.bareFetchP50Ms} ms)`,
-    r.warm.p50Ratio ?? 0,
+    `warm: handler p50 / (bare fetch p50 + bare DynamoDB conditional put p50) (${r.warm.handlerP50Ms} / (${r.warm.bareFetchP50Ms} + ${r.warm.bareDynamoP50Ms}) ms)`,
+    r.warm.referenceRatio ?? 0,
     '≤ 1.05',
-    (r.warm.p50Ratio ?? 9) <= 1.05,
+    (r.warm.referenceRatio ?? 9) <= 1.05,
     '×',
   );
+  rows.push([
+    `warm: handler p50 / the same calls made with bare clients p50 (${r.warm.handlerP50Ms} / ${r.warm.sameCallsP50Ms} ms)`,
+    `${r.warm.sameCallsRatio}×`,
+    "reported (the function's own overhead)",
+    true,
+  ]);
+  rows.push([
+    `warm: handler p50 / bare fetch p50 (${r.warm.handlerP50Ms} / ${r.warm.bareFetchP50Ms} ms)`,
+    `${r.warm.p50Ratio}×`,
+    'reported (the version 1 target: ≤ 1.05)',
+    true,
+  ]);
   rows.push([
     `warm: handler p99 / bare fetch p99 (${r.warm.handlerP99Ms} / ${r.warm.bareFetchP99Ms} ms)`,
     `${r.warm.p99Ratio}×`,
@@ -520,12 +610,18 @@ function markdown(r: Results): string {
   ]);
   for (const [name, b] of Object.entries(r.bulk)) {
     check(
-      `bulk ${name}: ${b.stopsPerSecond} stops/s vs ideal ${b.ideal}`,
-      b.ratio ?? 0,
+      `bulk ${name}: ${b.stopsPerSecond} stops/s vs the same calls with bare clients at the same concurrency (${b.sameCallsStopsPerSecond} stops/s)`,
+      b.sameCallsRatio ?? 0,
       '≥ 0.9',
-      (b.ratio ?? 0) >= 0.9,
+      (b.sameCallsRatio ?? 0) >= 0.9,
       '×',
     );
+    rows.push([
+      `bulk ${name}: ${b.stopsPerSecond} stops/s vs ideal ${b.ideal}`,
+      `${b.ratio}×`,
+      'reported (the version 1 target: ≥ 0.9, before the ledger)',
+      true,
+    ]);
     rows.push([
       `bulk ${name}: bare fetch at the same concurrency (this machine's ceiling)`,
       `${b.bareFetchRatio}× (${b.bareFetchStopsPerSecond} stops/s)`,
@@ -533,6 +629,35 @@ function markdown(r: Results): string {
       true,
     ]);
     check(`bulk ${name}: IAM calls`, b.iamCalls ?? 0, '= 1', b.iamCalls === 1);
+  }
+  const flow = r.throttle.flowControl;
+  const before = r.throttle.withoutFlowControl;
+  if (flow && before) {
+    check(
+      `throttled to ${flow.rate} calls/s: goodput / R (${flow.stopped} stops in ${flow.wallMs} ms)`,
+      flow.goodputRatio ?? 0,
+      '≥ 0.9',
+      (flow.goodputRatio ?? 0) >= 0.9,
+      '×',
+    );
+    check(
+      `throttled to ${flow.rate} calls/s: share of calls answered 429 (${flow.throttled} of ${flow.calls})`,
+      flow.throttledShare ?? 1,
+      '≤ 0.05',
+      (flow.throttledShare ?? 1) <= 0.05,
+    );
+    rows.push([
+      `throttled, without flow control (the behaviour before): goodput / R, ${before.stopped} stopped and ${before.retried} left to retry in ${before.wallMs} ms`,
+      `${before.goodputRatio}×`,
+      'baseline',
+      true,
+    ]);
+    rows.push([
+      `throttled, without flow control: share of calls answered 429 (${before.throttled} of ${before.calls})`,
+      `${before.throttledShare}`,
+      'baseline',
+      true,
+    ]);
   }
   check(
     `scan (warm run): ${r.scan.wallMs} ms for ${r.scan.pages} pages × 20 ms`,
