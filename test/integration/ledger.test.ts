@@ -309,4 +309,35 @@ describe('the ledger table (moto DynamoDB)', () => {
     expect(last?.requestCount).toBe(53);
     expect(await ledger.joinStop(newStopId(Date.now()), request('x'), Date.now())).toBeUndefined();
   });
+
+  it('records an outcome once: a retry after a lost answer keeps the requests joined meanwhile', async () => {
+    // Prepare: a claim, its accepted stop recorded and joined by two requests
+    const ref = job();
+    const stopId = newStopId(Date.now());
+    expect(await ledger.claimStop(ref, { stopId, now: Date.now(), leaseMs: 20_000 })).toEqual({
+      claimed: true,
+    });
+    const stop = {
+      ...record(ref, new Date().toISOString()),
+      stopId,
+      state: 'REQUESTED',
+      outcome: 'STOP_REQUESTED',
+    } as const;
+    await ledger.recordOutcome(ref, stop, Date.now());
+    await ledger.joinStop(stopId, request('late-1'), Date.now());
+    await ledger.joinStop(stopId, request('late-2'), Date.now());
+
+    // Act: the claimant writes the outcome again (its first answer was lost)
+    await ledger.recordOutcome(ref, stop, Date.now());
+
+    // Assess
+    const kept = await ledger.getStop(stopId, Date.now());
+    expect(kept?.requestCount).toBe(stop.requestCount + 2);
+    expect(kept?.requests.map((r) => r.source)).toEqual([
+      ...stop.requests.map((r) => r.source),
+      'late-1',
+      'late-2',
+    ]);
+    expect(await ledger.readClaim(ref, Date.now())).toMatchObject({ stopId, state: 'REQUESTED' });
+  });
 });

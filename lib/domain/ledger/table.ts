@@ -213,15 +213,29 @@ export function createLedgerTable(options: LedgerTableOptions) {
     /**
      * Records a stop that has its outcome, then settles its claim: an accepted stop's claim turns
      * `REQUESTED` (later requests of the run join it); any other outcome releases it. The record is
-     * written first, so a `REQUESTED` claim always has a record to join; a claim taken over meanwhile
+     * written first, and only once (a retry leaves the requests joined since), so a `REQUESTED` claim
+     * always has a record to join; a claim taken over meanwhile
      * (its lease ran out) is left to its new holder. Two writes, not a transaction: the order gives
      * the same guarantee, at half the write cost and without conflicts with requests joining the
      * record (docs/ledger.md).
      */
     async recordOutcome(ref: JobRef, record: StopRecord, now: number): Promise<void> {
-      await send('recordOutcome', (dynamo) =>
-        dynamo.send(new PutItemCommand({ TableName: table, Item: recordItem(record, now) })),
-      );
+      try {
+        // written once: a retry after an answer that was lost must not undo requests joined since
+        await send('recordOutcome', (dynamo) =>
+          dynamo.send(
+            new PutItemCommand({
+              TableName: table,
+              Item: recordItem(record, now),
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: names('pk'),
+            }),
+          ),
+        );
+      } catch (error) {
+        // the record is there already (stop ids are unique): this is a retry, settle the claim
+        if (!isConditionFailure(error)) throw error;
+      }
       const mine = {
         TableName: table,
         Key: { pk: { S: jobKey(ref) }, sk: { S: 'CLAIM' } },
