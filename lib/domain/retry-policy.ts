@@ -38,8 +38,9 @@ export function retryDelaySeconds(
 
 /**
  * The visibility timeout of a message whose stop was not tried because the breaker is open: back
- * when the breaker probes next (plus up to 20 % of that, so that messages do not all come back at
- * once), never later than its back-off would have it.
+ * when its container's breaker probes next (plus up to 20 %, so that messages do not all come back
+ * at once), but not before half its back-off, nor after all of it. The floor keeps the receives of an
+ * outage bounded however many containers probe, each on its own clock ({@link receivesDuringOutage}).
  */
 export function pausedDelaySeconds(
   receiveCount: number,
@@ -47,26 +48,46 @@ export function pausedDelaySeconds(
   backoff: RetryBackoff,
   random: () => number = Math.random,
 ): number {
+  const full = retryDelaySeconds(receiveCount, backoff, random);
   const untilProbe = Math.round(Math.max(1, probeInSeconds) * (1 + RETRY_JITTER * random()));
-  return Math.max(1, Math.min(retryDelaySeconds(receiveCount, backoff, random), untilProbe));
+  return Math.max(1, Math.min(full, Math.max(untilProbe, Math.round(floorOf(receiveCount, backoff)))));
+}
+
+/** Half the un-jittered back-off of a receive: the shortest a paused message stays away. */
+function floorOf(receiveCount: number, backoff: RetryBackoff): number {
+  const count = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;
+  return Math.min(backoff.maxSeconds, backoff.baseSeconds * 2 ** Math.min(30, count - 1)) / 2;
 }
 
 /**
- * At most how many times a message is received during `outageSeconds` of continuous failure, once
- * the breakers probe at their longest interval: each message comes back by its container's next
- * probe at the latest, at most three times per interval (before the probe, while it is under way,
- * after it failed). The least `maxReceiveCount` for that outage.
+ * At most how many times a message is received during `outageSeconds` of continuous failure: every
+ * receive keeps it away at least half its back-off (a paused one) or its whole back-off less the
+ * jitter (a failed call), whatever the breakers of however many containers do. The least
+ * `maxReceiveCount` for that outage.
  */
-export function receivesDuringOutage(outageSeconds: number, maxProbeSeconds: number): number {
-  return 3 * Math.ceil(outageSeconds / maxProbeSeconds);
+export function receivesDuringOutage(outageSeconds: number, backoff: RetryBackoff): number {
+  let away = 0;
+  let receives = 0;
+  while (away < outageSeconds) {
+    receives += 1;
+    away += Math.max(1, Math.round(Math.min(floorOf(receives, backoff), floorOf(receives, backoff) * 2 * (1 - RETRY_JITTER))));
+  }
+  // the receive after the last wait must still be allowed
+  return receives + 1;
 }
 
 /**
- * The longest a request can wait after LakeFormation has recovered: one full back-off delay (it
- * failed just before), then, where its container's breaker has not probed since, until that probe
- * (always sooner: the breaker probes within its interval, and a failed probe came before the
- * recovery), then one short wait while the probe is under way.
+ * The longest a request can wait after LakeFormation has recovered, in seconds: it failed just
+ * before, so it is away at most its whole back-off (`maxSeconds`), or, received by a container
+ * whose breaker had not probed since (its last probe failed before the recovery, so its next one is
+ * due within `maxProbeSeconds`), it is sent away once more until that probe (+20 %, at least half the
+ * back-off, at most all of it); then one wait for a probe under way (`probeWaitSeconds`).
  */
-export function worstWaitAfterRecoverySeconds(backoff: RetryBackoff, probeWaitSeconds = 5): number {
-  return backoff.maxSeconds + probeWaitSeconds;
+export function worstWaitAfterRecoverySeconds(
+  backoff: RetryBackoff,
+  maxProbeSeconds: number,
+  probeWaitSeconds = 5,
+): number {
+  const again = Math.min(backoff.maxSeconds, Math.max(maxProbeSeconds * (1 + RETRY_JITTER), backoff.maxSeconds / 2));
+  return Math.max(backoff.maxSeconds, maxProbeSeconds + again) + probeWaitSeconds;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { receivesDuringOutage } from '../../lib/domain/retry-policy.js';
+import { DEFAULT_RETRY_BACKOFF, receivesDuringOutage } from '../../lib/domain/retry-policy.js';
 import { FUNCTION_TIMEOUTS_MS } from '../../local/stack.js';
 
 /** The CloudFormation template `serverless package` generates, checked for what the deployment relies on. */
@@ -130,8 +130,8 @@ describe('the packaged CloudFormation template', () => {
   });
 
   it('keeps stop requests and checks through 24 h of outage: receives and retention to spare, a visibility timeout of at least 6 × the function timeout', () => {
-    // each message comes back at most 3 times per longest probe interval (domain/retry-policy.ts)
-    const needed = receivesDuringOutage(24 * 3600, 300);
+    // every receive keeps a message away at least half its back-off (domain/retry-policy.ts)
+    const needed = receivesDuringOutage(24 * 3600, DEFAULT_RETRY_BACKOFF);
     for (const [queue, dlq] of [
       ['StopQueue', 'StopDeadLetterQueue'],
       ['ConfirmQueue', 'ConfirmDeadLetterQueue'],
@@ -140,7 +140,10 @@ describe('the packaged CloudFormation template', () => {
       expect(redrive.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': [dlq, 'Arn'] });
       expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(needed);
       expect(redrive.maxReceiveCount).toBeLessThanOrEqual(1000);
-      expect(Number(props(queue).MessageRetentionPeriod)).toBeGreaterThanOrEqual(2 * 24 * 3600);
+      // kept past the time the last receive can come: every receive away at most RETRY_MAX_SECONDS
+      expect(Number(props(queue).MessageRetentionPeriod)).toBeGreaterThanOrEqual(
+        redrive.maxReceiveCount * DEFAULT_RETRY_BACKOFF.maxSeconds,
+      );
     }
     expect(Number(props('StopQueue').VisibilityTimeout)).toBeGreaterThanOrEqual(
       6 * Number(props('BulkStopLambdaFunction').Timeout),

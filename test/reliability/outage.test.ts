@@ -11,8 +11,8 @@ import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 /**
  * A LakeFormation outage through the real stop queue on moto, time scaled down (the same code
  * path, with its settings in seconds): back-off from 1 s to 2 s (for 30 s to 600 s), breaker probes
- * every 1 s at most (for 300 s), and the queue's maxReceiveCount sized for the outage by the same
- * arithmetic as serverless.yml's for 24 h. Nothing may reach the DLQ; every stop must be made
+ * every 1 s at most (for 300 s), and the queue's maxReceiveCount exactly what the arithmetic behind
+ * serverless.yml's gives for the outage (every receive away at least half its back-off). Nothing may reach the DLQ; every stop must be made
  * within the scaled worst wait after recovery; during the outage the container's breaker lets at
  * most one LakeFormation call through per probe interval.
  */
@@ -35,7 +35,7 @@ beforeAll(async () => {
   ({ queueUrl, dlqUrl } = await createStopQueues(sqs, {
     name: uniqueName('outage'),
     visibilityTimeoutSeconds: 30,
-    maxReceiveCount: receivesDuringOutage(OUTAGE_SECONDS, MAX_PROBE_SECONDS),
+    maxReceiveCount: receivesDuringOutage(OUTAGE_SECONDS, BACKOFF),
   }));
   emulator = await testEmulator({ stopDelayMs: 0 });
   for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
@@ -96,13 +96,14 @@ describe(`a LakeFormation outage of ${OUTAGE_SECONDS} s (scaled) through the sto
     // the breaker opens after 5 failures in a row; from then on one probe per interval at most
     const afterOpen = during.slice(5);
     const intervals = Math.ceil((recovered - outageStart) / (MAX_PROBE_SECONDS * 1000));
-    const worstWaitMs = worstWaitAfterRecoverySeconds(BACKOFF, 1) * 1000 + POLLING_SLACK_MS;
+    const worstWaitMs =
+      worstWaitAfterRecoverySeconds(BACKOFF, MAX_PROBE_SECONDS, 1) * 1000 + POLLING_SLACK_MS;
     const slowest = Math.max(...[...stoppedAt.values()].map((at) => at - recovered));
     const dead = await drainQueue(sqs, dlqUrl);
     console.log(
       `outage: ${JSON.stringify({
         outageSeconds: OUTAGE_SECONDS,
-        maxReceiveCount: receivesDuringOutage(OUTAGE_SECONDS, MAX_PROBE_SECONDS),
+        maxReceiveCount: receivesDuringOutage(OUTAGE_SECONDS, BACKOFF),
         callsDuringOutage: during.length,
         probeIntervals: intervals,
         stopped: stoppedAt.size,

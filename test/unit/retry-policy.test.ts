@@ -32,18 +32,23 @@ describe('Function: retryDelaySeconds()', () => {
 });
 
 describe('Function: pausedDelaySeconds()', () => {
-  it('brings a message back by the next probe (plus up to 20 %), never later than its back-off', () => {
-    expect(pausedDelaySeconds(9, 100, DEFAULT_RETRY_BACKOFF, at(0))).toBe(100);
-    expect(pausedDelaySeconds(9, 100, DEFAULT_RETRY_BACKOFF, at(0.999_999))).toBe(120);
+  it('brings a message back by the next probe (plus up to 20 %), not before half its back-off nor after all of it', () => {
+    expect(pausedDelaySeconds(4, 100, DEFAULT_RETRY_BACKOFF, at(0))).toBe(120);
+    expect(pausedDelaySeconds(4, 500, DEFAULT_RETRY_BACKOFF, at(0))).toBe(192);
+    expect(pausedDelaySeconds(9, 400, DEFAULT_RETRY_BACKOFF, at(0))).toBe(400);
+    expect(pausedDelaySeconds(9, 400, DEFAULT_RETRY_BACKOFF, at(0.999_999))).toBe(480);
+    expect(pausedDelaySeconds(9, 3, DEFAULT_RETRY_BACKOFF, at(0.5))).toBe(300);
     expect(pausedDelaySeconds(1, 100, DEFAULT_RETRY_BACKOFF, at(0.5))).toBe(30);
-    expect(pausedDelaySeconds(9, 0, DEFAULT_RETRY_BACKOFF, at(0.5))).toBe(1);
+    expect(pausedDelaySeconds(1, 0, { baseSeconds: 1, maxSeconds: 2 }, at(0.5))).toBe(1);
   });
 });
 
-describe('the outage arithmetic (README, "Riding out outages")', () => {
-  it('needs at most 864 receives for 24 h with probes every 5 minutes, and waits at most 605 s after recovery', () => {
-    expect(receivesDuringOutage(24 * 3600, 300)).toBe(864);
-    expect(worstWaitAfterRecoverySeconds(DEFAULT_RETRY_BACKOFF)).toBe(605);
-    expect(worstWaitAfterRecoverySeconds(DEFAULT_RETRY_BACKOFF)).toBeLessThanOrEqual(15 * 60);
+describe('the outage arithmetic (README, "Riding out outages and throttling")', () => {
+  it('needs at most 293 receives for 24 h of outage, however many containers probe, and waits at most 665 s after recovery', () => {
+    expect(receivesDuringOutage(24 * 3600, DEFAULT_RETRY_BACKOFF)).toBe(293);
+    // each receive away at least half its back-off: 15, 30, 60, 120, 240, then 300 s
+    expect(receivesDuringOutage(15 + 30 + 60, DEFAULT_RETRY_BACKOFF)).toBe(4);
+    expect(worstWaitAfterRecoverySeconds(DEFAULT_RETRY_BACKOFF, 300)).toBe(665);
+    expect(worstWaitAfterRecoverySeconds(DEFAULT_RETRY_BACKOFF, 300)).toBeLessThanOrEqual(15 * 60);
   });
 });

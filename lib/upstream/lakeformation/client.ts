@@ -187,9 +187,15 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
       // measured after the authorization, which may have taken an IAM call
       const remaining = deadline - timing.now();
       if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const attemptTimeout = Math.min(timeoutMs, remaining);
       const { secrets } = authorization;
       const permit = await options.flow?.acquire(deadline - MIN_ATTEMPT_MS);
+      // measured again after the permit, which may have waited (a pause, the rate, a free slot)
+      const left = deadline - timing.now();
+      if (left < MIN_ATTEMPT_MS) {
+        permit?.release('abandoned');
+        throw new DeadlineExceededError(operation);
+      }
+      const attemptTimeout = Math.min(timeoutMs, left);
       let response: Awaited<ReturnType<typeof fetchText>>;
       try {
         response = await fetchText(
@@ -208,7 +214,14 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
           },
         );
       } catch (error) {
-        permit?.release(error instanceof LakeFormationResponseError ? 'answered' : 'failed');
+        permit?.release(
+          error instanceof LakeFormationResponseError
+            ? 'answered'
+            : // cut short by the caller's deadline, not by LakeFormation: says nothing of its health
+              error instanceof LakeFormationTimeoutError && attemptTimeout < timeoutMs
+              ? 'abandoned'
+              : 'failed',
+        );
         throw error;
       }
       if (permit) {

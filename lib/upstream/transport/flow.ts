@@ -22,8 +22,11 @@ export interface FlowOptions {
   timing?: Partial<Pick<Timing, 'now' | 'sleep'>>;
 }
 
-/** What an attempt came to: an answer (any, but 429 and 5xx), a throttle, or a failure. */
-export type AttemptResult = 'answered' | { throttled: true; retryAfterMs?: number } | 'failed';
+/**
+ * What an attempt came to: an answer (any, but 429 and 5xx), a throttle, a failure, or nothing to
+ * learn from (`abandoned`: not made, or cut short by the caller's own deadline).
+ */
+export type AttemptResult = 'answered' | { throttled: true; retryAfterMs?: number } | 'failed' | 'abandoned';
 
 export interface Permit {
   /** Gives the permit back; call it exactly once. */
@@ -93,6 +96,12 @@ function rateLimiter(now: () => number) {
   let bucketStart = Math.floor(now() / BUCKET_MS) * BUCKET_MS;
   let bucketCount = 0;
 
+  /** The measured rate; before a whole bucket has passed, the rate of the one under way. */
+  const current = () => {
+    if (measured > 0) return measured;
+    const elapsed = Math.max(100, now() - bucketStart);
+    return (bucketCount * 1000) / elapsed;
+  };
   const measure = () => {
     const t = now();
     const bucket = Math.floor(t / BUCKET_MS) * BUCKET_MS;
@@ -130,7 +139,7 @@ function rateLimiter(now: () => number) {
     },
     throttled() {
       measure();
-      lastMaxRate = enabled ? Math.min(measured, rate) : measured;
+      lastMaxRate = enabled ? Math.min(current(), rate) : current();
       lastThrottle = now();
       enabled = true;
       setRate(Math.max(MIN_RATE, lastMaxRate * BETA));
@@ -140,7 +149,7 @@ function rateLimiter(now: () => number) {
       if (!enabled) return;
       const t = (now() - lastThrottle) / 1000;
       const cubic = SCALE * (t - k()) ** 3 + lastMaxRate;
-      setRate(Math.min(cubic, 2 * Math.max(measured, MIN_RATE)));
+      setRate(Math.min(cubic, 2 * Math.max(current(), MIN_RATE)));
     },
     rate: () => (enabled ? rate : undefined),
   };
@@ -173,6 +182,11 @@ export function createFlowControl(options: FlowOptions): FlowControl {
   let breaker: 'closed' | 'open' | 'probing' = 'closed';
   let probeMs = firstProbeMs;
   let nextProbeAt = 0;
+  /**
+   * When the limits were last cut: throttles of calls started before it are of the same burst and
+   * cut nothing more (one cut per round trip, as TCP's congestion control).
+   */
+  let lastCut = Number.NEGATIVE_INFINITY;
 
   /** Waits for a call in flight to end; `false` when `withinMs` passed first. */
   const slotFreed = (withinMs: number) =>
@@ -197,9 +211,12 @@ export function createFlowControl(options: FlowOptions): FlowControl {
     nextProbeAt = now() + probeMs;
   };
 
-  function release(probe: boolean, result: AttemptResult) {
+  function release(probe: boolean, startedAt: number, result: AttemptResult) {
     inFlight -= 1;
-    if (result === 'failed') {
+    if (result === 'abandoned') {
+      // no answer either way: a probe is due again at once
+      if (probe) breaker = 'open';
+    } else if (result === 'failed') {
       failures += 1;
       if (probe) {
         probeMs = Math.min(maxProbeMs, probeMs * 2);
@@ -218,8 +235,11 @@ export function createFlowControl(options: FlowOptions): FlowControl {
         limiter.answered();
         limit = Math.min(max, limit + 1);
       } else {
-        limiter.throttled();
-        limit = Math.max(1, Math.floor(limit / 2));
+        if (startedAt >= lastCut) {
+          limiter.throttled();
+          limit = Math.max(1, Math.floor(limit / 2));
+          lastCut = now();
+        }
         if (result.retryAfterMs !== undefined)
           pausedUntil = Math.max(pausedUntil, now() + result.retryAfterMs);
       }
@@ -253,12 +273,13 @@ export function createFlowControl(options: FlowOptions): FlowControl {
         }
         inFlight += 1;
         limiter.take();
+        const startedAt = now();
         let released = false;
         return {
           release(result) {
             if (released) return;
             released = true;
-            release(probe, result);
+            release(probe, startedAt, result);
           },
         };
       }
