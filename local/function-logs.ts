@@ -30,7 +30,7 @@ export function describe(line: Line): string | undefined {
     case 'message dead-lettered':
       return `QUEUE   message ${short(line.messageId)} → DLQ ${line.errorCode}: ${line.errorMessage}`;
     case 'message will be retried':
-      return `QUEUE   job ${short(line.jobId)} → retry later (${line.errorCode})`;
+      return `QUEUE   job ${short(line.jobId)} → retry${line.nextAttemptSeconds === undefined ? ' later' : ` in ${line.nextAttemptSeconds} s`} (${line.errorCode}${line.probeInSeconds === undefined ? '' : ', no call: LakeFormation keeps failing'})`;
     case 'reaper run': {
       const s = (line.summary ?? {}) as Record<string, unknown>;
       return `REAPER  scanned ${s.scanned}, stale ${s.stale}, excluded ${s.excluded}, enqueued ${s.enqueued}${s.capped ? ' — CAPPED, nothing sent' : ''}${s.dryRun ? ' (dry run)' : ''}`;
