@@ -70,7 +70,10 @@ export function receivesDuringOutage(outageSeconds: number, backoff: RetryBackof
   let receives = 0;
   while (away < outageSeconds) {
     receives += 1;
-    away += Math.max(1, Math.round(Math.min(floorOf(receives, backoff), floorOf(receives, backoff) * 2 * (1 - RETRY_JITTER))));
+    away += Math.max(
+      1,
+      Math.round(Math.min(floorOf(receives, backoff), floorOf(receives, backoff) * 2 * (1 - RETRY_JITTER))),
+    );
   }
   // the receive after the last wait must still be allowed
   return receives + 1;
@@ -88,6 +91,9 @@ export function worstWaitAfterRecoverySeconds(
   maxProbeSeconds: number,
   probeWaitSeconds = 5,
 ): number {
-  const again = Math.min(backoff.maxSeconds, Math.max(maxProbeSeconds * (1 + RETRY_JITTER), backoff.maxSeconds / 2));
+  const again = Math.min(
+    backoff.maxSeconds,
+    Math.max(maxProbeSeconds * (1 + RETRY_JITTER), backoff.maxSeconds / 2),
+  );
   return Math.max(backoff.maxSeconds, maxProbeSeconds + again) + probeWaitSeconds;
 }
