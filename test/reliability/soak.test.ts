@@ -196,10 +196,13 @@ describe(`soak: ${MESSAGES} stop requests through SQS with faults and token expi
       // of messages waiting, as a real queue does not); one reaper run; consume until the queue is empty.
       const failedToEnqueue: unknown[] = [];
       let producing = true;
+      const producingUntil = Date.now() + CONSUME_BUDGET_MS;
       const producer = (async () => {
         for (let i = 0; i < messages.length; i += PRODUCER_WAVE) {
-          while ((await depth(queueUrl)) > PRODUCER_WAVE * 2)
+          // the consumers give up at the budget's end: so does the producer (what it did not send is lost)
+          while ((await depth(queueUrl)) > PRODUCER_WAVE * 2 && Date.now() < producingUntil)
             await new Promise((resolve) => setTimeout(resolve, 100));
+          if (Date.now() >= producingUntil) break;
           failedToEnqueue.push(
             ...(await enqueueStops(queueUrl, messages.slice(i, i + PRODUCER_WAVE), sqs)).failed,
           );
