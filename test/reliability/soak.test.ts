@@ -27,7 +27,12 @@ import { captureLogs } from '../support/logs.js';
 const MESSAGES = Number(process.env.SOAK_MESSAGES ?? 1000);
 const TOKEN_EXPIRY_MS = 3_000;
 const POLLERS = 4;
-const PRODUCER_WAVE = 200;
+/**
+ * Producers send in waves of this many while the queue holds at most two waves: moto's SQS counts every
+ * message a queue holds on each call (5 ms per SendMessage at 200 messages waiting, 46 ms at 2,000),
+ * which a real queue does not.
+ */
+const PRODUCER_WAVE = 100;
 /** Stale jobs started again after the reaper queued their stop. */
 const RERUN = 5;
 /** Running jobs that accept every stop and never stop. */
