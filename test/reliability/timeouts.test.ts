@@ -40,6 +40,11 @@ beforeAll(async () => {
   vi.stubEnv('STOP_DLQ_URL', dlqUrl);
   vi.stubEnv('STOP_QUEUE_URL', queueUrl);
   vi.stubEnv('STALE_JOB_POLICY', '{}');
+  // retried messages back after 1-2 s, breaker probes every second (scaled down)
+  vi.stubEnv('RETRY_BASE_SECONDS', '1');
+  vi.stubEnv('RETRY_MAX_SECONDS', '2');
+  vi.stubEnv('BREAKER_FIRST_PROBE_SECONDS', '1');
+  vi.stubEnv('BREAKER_MAX_PROBE_SECONDS', '1');
   stopJob = ((await import('../../functions/stop-job.js')) as unknown as { handler: typeof stopJob }).handler;
   bulkStop = ((await import('../../functions/bulk-stop.js')) as unknown as { handler: SqsHandler }).handler;
   reaper = ((await import('../../functions/stop-stale-jobs.js')) as unknown as { handler: typeof reaper })

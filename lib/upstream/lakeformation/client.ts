@@ -183,18 +183,23 @@ export function createLakeFormationClient(options: LakeFormationClientOptions): 
     const headers = { Accept: 'application/json', 'User-Agent': USER_AGENT };
     for (let repeated = false; ; repeated = true) {
       if (deadline - timing.now() < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const authorization = await authorizer.authorize({ method, url, headers }, deadline);
-      // measured after the authorization, which may have taken an IAM call
-      const remaining = deadline - timing.now();
-      if (remaining < MIN_ATTEMPT_MS) throw new DeadlineExceededError(operation);
-      const { secrets } = authorization;
+      // the permit first: its wait (a pause, the rate, a free slot) must not age the token or the
+      // signature the request is sent with
       const permit = await options.flow?.acquire(deadline - MIN_ATTEMPT_MS);
-      // measured again after the permit, which may have waited (a pause, the rate, a free slot)
+      let authorization: Awaited<ReturnType<RequestAuthorizer['authorize']>>;
+      try {
+        authorization = await authorizer.authorize({ method, url, headers }, deadline);
+      } catch (error) {
+        permit?.release('abandoned');
+        throw error;
+      }
+      // measured after the permit and the authorization, which may have taken an IAM call
       const left = deadline - timing.now();
       if (left < MIN_ATTEMPT_MS) {
         permit?.release('abandoned');
         throw new DeadlineExceededError(operation);
       }
+      const { secrets } = authorization;
       const attemptTimeout = Math.min(timeoutMs, left);
       let response: Awaited<ReturnType<typeof fetchText>>;
       try {

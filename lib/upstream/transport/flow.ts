@@ -69,6 +69,14 @@ export interface FlowControl {
   state(): FlowState;
 }
 
+/**
+ * Throttles cut the limits only while they are at least this share of recent answers: an upstream
+ * over its rate throttles most calls, while a throttle now and then (a gateway shared with other
+ * clients, a blip) would otherwise cut the rate again and again, down to almost nothing.
+ */
+const CUT_SHARE = 0.1;
+/** Each answer's weight in the smoothed share of throttles (about the last 50 answers). */
+const SHARE_WEIGHT = 0.02;
 /** CUBIC's constants, as TCP and the AWS SDK's adaptive retry mode use them. */
 const BETA = 0.7;
 const SCALE = 0.4;
@@ -187,6 +195,8 @@ export function createFlowControl(options: FlowOptions): FlowControl {
    * cut nothing more (one cut per round trip, as TCP's congestion control).
    */
   let lastCut = Number.NEGATIVE_INFINITY;
+  /** The share of recent answers that were throttles (smoothed over about the last 50). */
+  let throttledShare = 0;
 
   /** Waits for a call in flight to end; `false` when `withinMs` passed first. */
   const slotFreed = (withinMs: number) =>
@@ -231,11 +241,12 @@ export function createFlowControl(options: FlowOptions): FlowControl {
         breaker = 'closed';
         probeMs = firstProbeMs;
       }
+      throttledShare = throttledShare * (1 - SHARE_WEIGHT) + (result === 'answered' ? 0 : SHARE_WEIGHT);
       if (result === 'answered') {
         limiter.answered();
         limit = Math.min(max, limit + 1);
       } else {
-        if (startedAt >= lastCut) {
+        if (startedAt >= lastCut && throttledShare >= CUT_SHARE) {
           limiter.throttled();
           limit = Math.max(1, Math.floor(limit / 2));
           lastCut = now();
