@@ -28,9 +28,7 @@ export function retryDelaySeconds(
   random: () => number = Math.random,
   minSeconds = 0,
 ): number {
-  const count = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;
-  // 2 ** 30 is past any cap; a count in the thousands must not overflow to Infinity
-  const delay = Math.min(backoff.maxSeconds, backoff.baseSeconds * 2 ** Math.min(30, count - 1));
+  const delay = backoffOf(receiveCount, backoff);
   // jittered below the cap as well: messages failed together do not all come back together
   const jittered = Math.min(backoff.maxSeconds, delay * (1 + RETRY_JITTER * (2 * random() - 1)));
   return Math.max(1, Math.min(backoff.maxSeconds, Math.round(Math.max(jittered, minSeconds))));
@@ -53,11 +51,15 @@ export function pausedDelaySeconds(
   return Math.max(1, Math.min(full, Math.max(untilProbe, Math.round(floorOf(receiveCount, backoff)))));
 }
 
-/** Half the un-jittered back-off of a receive: the shortest a paused message stays away. */
-function floorOf(receiveCount: number, backoff: RetryBackoff): number {
+/** The back-off of a receive before jitter: doubling from the base, capped (a missing count is the first). */
+function backoffOf(receiveCount: number, backoff: RetryBackoff): number {
   const count = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;
-  return Math.min(backoff.maxSeconds, backoff.baseSeconds * 2 ** Math.min(30, count - 1)) / 2;
+  // 2 ** 30 is past any cap; a count in the thousands must not overflow to Infinity
+  return Math.min(backoff.maxSeconds, backoff.baseSeconds * 2 ** Math.min(30, count - 1));
 }
+
+/** Half the un-jittered back-off of a receive: the shortest a paused message stays away. */
+const floorOf = (receiveCount: number, backoff: RetryBackoff) => backoffOf(receiveCount, backoff) / 2;
 
 /**
  * At most how many times a message is received during `outageSeconds` of continuous failure: every
@@ -70,10 +72,8 @@ export function receivesDuringOutage(outageSeconds: number, backoff: RetryBackof
   let receives = 0;
   while (away < outageSeconds) {
     receives += 1;
-    away += Math.max(
-      1,
-      Math.round(Math.min(floorOf(receives, backoff), floorOf(receives, backoff) * 2 * (1 - RETRY_JITTER))),
-    );
+    // a failed call's shortest wait (its back-off less 20 %) is longer than a paused one's floor
+    away += Math.max(1, Math.round(floorOf(receives, backoff)));
   }
   // the receive after the last wait must still be allowed
   return receives + 1;
