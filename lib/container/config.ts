@@ -43,6 +43,8 @@ export interface Config {
    * at most (upstream/transport/flow.ts).
    */
   breaker: { firstProbeSeconds: number; maxProbeSeconds: number };
+  /** `PUBLIC_BASE_URL`: the HTTP API's public base URL, for the snooze links of warnings. */
+  publicBaseUrl?: string;
 }
 
 /** Settings that only some functions need; each function names the ones it requires. */
@@ -52,7 +54,8 @@ export type OptionalSetting =
   | 'stopDlqUrl'
   | 'ledgerTable'
   | 'confirmQueueUrl'
-  | 'eventBusName';
+  | 'eventBusName'
+  | 'publicBaseUrl';
 
 const VARIABLE_OF: Record<OptionalSetting, string> = {
   ledgerTable: 'STOP_LEDGER_TABLE',
@@ -61,6 +64,7 @@ const VARIABLE_OF: Record<OptionalSetting, string> = {
   webhookSecretId: 'WEBHOOK_SECRET_ID',
   stopQueueUrl: 'STOP_QUEUE_URL',
   stopDlqUrl: 'STOP_DLQ_URL',
+  publicBaseUrl: 'PUBLIC_BASE_URL',
 };
 
 const REGION = /^[a-z]{2,}(-[a-z]+)+-\d{1,2}$/;
@@ -82,6 +86,10 @@ function required(env: Env, name: string, hint = 'is required'): string {
 function baseUrl(env: Env, name: string, fallback: string | undefined): string {
   const raw = read(env, name) ?? fallback;
   if (raw === undefined) throw new ConfigError(name, 'is required when LAKEFORMATION_REGION is not set');
+  return checkedBaseUrl(name, raw);
+}
+
+function checkedBaseUrl(name: string, raw: string): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -326,6 +334,8 @@ export function parseConfig<N extends OptionalSetting = never>(
     }
     config.eventBusName = eventBusName;
   }
+  const publicBaseUrl = read(env, 'PUBLIC_BASE_URL');
+  if (publicBaseUrl !== undefined) config.publicBaseUrl = checkedBaseUrl('PUBLIC_BASE_URL', publicBaseUrl);
 
   return requireSettings(config, needs);
 }

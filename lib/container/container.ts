@@ -1,6 +1,8 @@
 import { createLedgerTable, type LedgerTable } from '../domain/ledger/table.js';
+import { createWatchTable } from '../domain/ledger/watches.js';
 import { stopAnnouncer } from '../domain/lifecycle/announce.js';
 import { parsePolicy, type StalePolicy } from '../domain/reaper/policy.js';
+import type { RunWatchStore } from '../domain/run-watch.js';
 import { type WebhookKeys, webhookKeysLoader } from '../edge/http/webhook-keys.js';
 import { containerCell, resetContainerState } from '../platform/container-state.js';
 import { getDynamoDbClient } from '../upstream/aws/dynamodb.js';
@@ -126,6 +128,16 @@ export const getAnnouncer = /* @__PURE__ */ containerCell(() => {
 export const getLedger: () => LedgerTable = /* @__PURE__ */ containerCell(() => {
   const { ledgerTable, ledgerRetentionDays } = getConfig(['ledgerTable']);
   return createLedgerTable({
+    tableName: ledgerTable,
+    retentionDays: ledgerRetentionDays,
+    client: getDynamoDbClient,
+  });
+});
+
+/** The reaper's warnings and the owners' snoozes, on the ledger's table. */
+export const getWatches: () => RunWatchStore = /* @__PURE__ */ containerCell(() => {
+  const { ledgerTable, ledgerRetentionDays } = getConfig(['ledgerTable']);
+  return createWatchTable({
     tableName: ledgerTable,
     retentionDays: ledgerRetentionDays,
     client: getDynamoDbClient,

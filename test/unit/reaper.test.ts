@@ -7,6 +7,7 @@ import { metrics } from '../../lib/platform/metrics.js';
 import type { SqsClientSource } from '../../lib/upstream/aws/sqs.js';
 import type { LakeFormationClient, ListJobsParams } from '../../lib/upstream/lakeformation/client.js';
 import type { Job } from '../../lib/upstream/lakeformation/job.js';
+import { memoryWatches } from '../support/fake-watches.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -75,6 +76,8 @@ function run(
     instanceIds,
     now: NOW,
     deadline: Date.now() + 60_000,
+    watches: memoryWatches(),
+    publish: async () => {},
   });
   return { client, promise };
 }
@@ -123,6 +126,9 @@ describe('Function: runReaper()', () => {
       stale: 2,
       excluded: 1,
       enqueued: 2,
+      warned: 0,
+      waiting: 0,
+      snoozed: 0,
       unreachable: 0,
       dryRun: false,
       capped: false,
@@ -170,6 +176,8 @@ describe('Function: runReaper()', () => {
       instanceIds,
       now: NOW,
       deadline: Date.now() + 60_000,
+      watches: memoryWatches(),
+      publish: async () => {},
     });
 
     expect(client.calls).toHaveLength(4 * 3 * 2);
@@ -217,6 +225,8 @@ describe('Function: runReaper()', () => {
       instanceIds: ['inst-1'],
       now: NOW,
       deadline: Date.now() + 60_000,
+      watches: memoryWatches(),
+      publish: async () => {},
     });
 
     expect(sent().map((message) => message.jobId)).toEqual(['running']);
@@ -325,12 +335,28 @@ describe('Function: runReaper()', () => {
     [
       'a run that enqueues',
       {},
-      { JobsScanned: 3, StaleJobs: 2, StopsEnqueued: 2, ReaperCapped: 0, JobsUnreachable: 0 },
+      {
+        JobsScanned: 3,
+        StaleJobs: 2,
+        StopsEnqueued: 2,
+        JobsWarned: 0,
+        JobsSnoozed: 0,
+        ReaperCapped: 0,
+        JobsUnreachable: 0,
+      },
     ],
     [
       'a capped run',
       { maxStopsPerRun: 1 },
-      { JobsScanned: 3, StaleJobs: 2, StopsEnqueued: 0, ReaperCapped: 1, JobsUnreachable: 0 },
+      {
+        JobsScanned: 3,
+        StaleJobs: 2,
+        StopsEnqueued: 0,
+        JobsWarned: 0,
+        JobsSnoozed: 0,
+        ReaperCapped: 1,
+        JobsUnreachable: 0,
+      },
     ],
   ])('publishes the run figures as EMF metrics for %s', async (_name, policy, expected) => {
     metrics.clearMetrics();

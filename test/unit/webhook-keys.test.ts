@@ -22,15 +22,27 @@ function rejection(data: unknown): Error {
 }
 
 describe('Function: parseWebhookKeys()', () => {
-  it('takes both lists, and a missing list as empty', () => {
+  it('takes the lists, and a missing list as empty', () => {
     expect(parseWebhookKeys(SECRET, { hmacKeys: ['h1', 'h2'], bearerTokens: ['b1'] })).toEqual({
       hmacKeys: ['h1', 'h2'],
       bearerTokens: ['b1'],
+      linkKeys: [],
     });
     expect(parseWebhookKeys(SECRET, { bearerTokens: ['b1'] })).toEqual({
       hmacKeys: [],
       bearerTokens: ['b1'],
+      linkKeys: [],
     });
+    const linkKeys = ['k'.repeat(32), 'o'.repeat(40)];
+    expect(parseWebhookKeys(SECRET, { bearerTokens: ['b1'], linkKeys })).toMatchObject({ linkKeys });
+  });
+
+  it('refuses a link key under 32 characters without quoting it', () => {
+    const refuse = () =>
+      parseWebhookKeys(SECRET, { bearerTokens: ['b1'], linkKeys: ['k'.repeat(32), 'short-key'] });
+    expect(refuse).toThrow(WebhookKeysError);
+    expect(refuse).toThrow('every linkKeys entry must be at least 32 characters');
+    expect(refuse).not.toThrow(/short-key/);
   });
 
   it.each([
@@ -55,8 +67,8 @@ describe('Function: webhookKeysLoader()', () => {
       .on(GetSecretValueCommand, { SecretId: SECRET })
       .resolves({ SecretString: JSON.stringify({ hmacKeys: ['h1'] }) });
     const keys = webhookKeysLoader(SECRET);
-    expect(await keys()).toEqual({ hmacKeys: ['h1'], bearerTokens: [] });
-    expect(await keys()).toEqual({ hmacKeys: ['h1'], bearerTokens: [] });
+    expect(await keys()).toEqual({ hmacKeys: ['h1'], bearerTokens: [], linkKeys: [] });
+    expect(await keys()).toEqual({ hmacKeys: ['h1'], bearerTokens: [], linkKeys: [] });
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
   });
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   type AttributeValue,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
@@ -12,6 +11,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
 import { LedgerUnavailableError } from '../failures.js';
+import { isConditionFailure, jobKey, names, seconds } from './dynamo.js';
 import {
   MAX_KEPT_REQUESTS,
   type StopEvent,
@@ -68,22 +68,8 @@ export const REQUESTED_CLAIM_MS = 30 * 60_000;
 /** Idempotency keys are remembered this long. */
 export const IDEMPOTENCY_MS = 24 * 3600_000;
 
-const seconds = (ms: number) => Math.floor(ms / 1000);
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const jobKey = (ref: JobRef) => `JOB#${ref.instanceId}#${ref.jobId}`;
 const stopKey = (stopId: string) => ({ pk: { S: `STOP#${stopId}` }, sk: { S: 'RECORD' } });
-
-/** Expressions name every attribute: several (`state`, `status`, …) are DynamoDB reserved words. */
-function names(...attributes: string[]): Record<string, string> {
-  return Object.fromEntries(attributes.map((name) => [`#${name}`, name]));
-}
-
-function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error as Error)?.name === 'ConditionalCheckFailedException'
-  );
-}
 
 /**
  * Creates the ledger's access patterns over one table.

@@ -15,6 +15,8 @@ export interface JobMatch {
 export interface StaleRule {
   match: JobMatch;
   maxRunMinutes: number;
+  /** The rule's own warning lead; the policy's `warnMinutes` when absent. */
+  warnMinutes?: number;
 }
 
 export interface StalePolicy {
@@ -25,6 +27,15 @@ export interface StalePolicy {
   exclude: JobMatch[];
   maxStopsPerRun: number;
   dryRun: boolean;
+  /**
+   * Minutes of warning before the reaper stops a job (event `Job Warned`, with a snooze link);
+   * 0: no warning, the job is stopped at the first run past its limit.
+   */
+  warnMinutes: number;
+  /** The longest one snooze may be. */
+  maxSnoozeMinutes: number;
+  /** Snoozes per job run, at most. */
+  maxSnoozes: number;
 }
 
 // The /* @__PURE__ */ calls let a bundle that never reads a policy (the webhook's, the queue
@@ -37,12 +48,16 @@ export const DEFAULT_POLICY: StalePolicy = {
   exclude: [],
   maxStopsPerRun: 25,
   dryRun: false,
+  warnMinutes: 0,
+  maxSnoozeMinutes: 240,
+  maxSnoozes: 3,
 };
 
 /** Only statuses of jobs that are still running can be reaped. */
 const REAPABLE = ['RUNNING', 'SUBMITTED'] as const;
 const MAX_MINUTES = 60 * 24 * 30;
 const MAX_STOPS = 1000;
+const MAX_SNOOZES = 100;
 const MATCH_KEYS = new Set(['namePattern', 'type', 'jobId', 'instanceId']);
 const POLICY_KEYS = /* @__PURE__ */ new Set(/* @__PURE__ */ Object.keys(DEFAULT_POLICY));
 
@@ -60,6 +75,13 @@ export class PolicyError extends ConfigError {
 function minutes(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MINUTES) {
     throw new PolicyError(field, `must be a whole number of minutes from 1 to ${MAX_MINUTES}`);
+  }
+  return value;
+}
+
+function count(field: string, value: unknown, min: number, max: number, unit = ''): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new PolicyError(field, `must be a whole number${unit} from ${min} to ${max}`);
   }
   return value;
 }
@@ -105,6 +127,11 @@ function match(field: string, value: unknown): JobMatch {
   return result;
 }
 
+/** Whether any job can be warned under `policy` (a warning lead above 0, top level or in a rule). */
+export function warnsBeforeStopping(policy: StalePolicy): boolean {
+  return policy.warnMinutes > 0 || policy.rules.some((rule) => (rule.warnMinutes ?? 0) > 0);
+}
+
 /**
  * Validates `STALE_JOB_POLICY` (already JSON-parsed) and fills in the defaults.
  *
@@ -148,15 +175,21 @@ export function parsePolicy(raw: unknown): StalePolicy {
       if (!isJsonObject(rule)) {
         throw new PolicyError(`rules[${i}]`, 'must be an object {"match": {...}, "maxRunMinutes": n}');
       }
-      const { match: m, maxRunMinutes, ...rest } = rule;
+      const { match: m, maxRunMinutes, warnMinutes, ...rest } = rule;
       const extra = Object.keys(rest)[0];
       if (extra !== undefined)
-        throw new PolicyError(`rules[${i}].${extra}`, 'is not a rule field (match, maxRunMinutes)');
+        throw new PolicyError(
+          `rules[${i}].${extra}`,
+          'is not a rule field (match, maxRunMinutes, warnMinutes)',
+        );
       if (m === undefined) throw new PolicyError(`rules[${i}].match`, 'is required');
       if (maxRunMinutes === undefined) throw new PolicyError(`rules[${i}].maxRunMinutes`, 'is required');
       return {
         match: match(`rules[${i}].match`, m),
         maxRunMinutes: minutes(`rules[${i}].maxRunMinutes`, maxRunMinutes),
+        ...(warnMinutes !== undefined && {
+          warnMinutes: count(`rules[${i}].warnMinutes`, warnMinutes, 0, MAX_MINUTES, ' of minutes'),
+        }),
       };
     });
   }
@@ -165,14 +198,20 @@ export function parsePolicy(raw: unknown): StalePolicy {
   }
   if (input.maxStopsPerRun !== undefined) {
     const value = input.maxStopsPerRun;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_STOPS) {
-      throw new PolicyError('maxStopsPerRun', `must be a whole number from 1 to ${MAX_STOPS}`);
-    }
-    policy.maxStopsPerRun = value;
+    policy.maxStopsPerRun = count('maxStopsPerRun', value, 1, MAX_STOPS);
   }
   if (input.dryRun !== undefined) {
     if (typeof input.dryRun !== 'boolean') throw new PolicyError('dryRun', 'must be true or false');
     policy.dryRun = input.dryRun;
+  }
+  if (input.warnMinutes !== undefined) {
+    policy.warnMinutes = count('warnMinutes', input.warnMinutes, 0, MAX_MINUTES, ' of minutes');
+  }
+  if (input.maxSnoozeMinutes !== undefined) {
+    policy.maxSnoozeMinutes = minutes('maxSnoozeMinutes', input.maxSnoozeMinutes);
+  }
+  if (input.maxSnoozes !== undefined) {
+    policy.maxSnoozes = count('maxSnoozes', input.maxSnoozes, 0, MAX_SNOOZES);
   }
   return policy;
 }

@@ -5,6 +5,8 @@ import { describeSecretError, getSecretsProvider, SECRET_CACHE_SECONDS } from '.
 export interface WebhookKeys {
   hmacKeys: string[];
   bearerTokens: string[];
+  /** The keys of snooze links, newest first: the first signs, any verifies (none: warnings carry no link). */
+  linkKeys?: string[];
 }
 
 /** The caller keys could not be loaded; no caller can be authenticated. A fault of ours (500). */
@@ -23,13 +25,20 @@ function stringList(secretId: string, data: Record<string, unknown>, field: stri
 /** Validates the secret's JSON without quoting any key. */
 export function parseWebhookKeys(secretId: string, data: unknown): WebhookKeys {
   if (!isJsonObject(data)) {
-    throw new WebhookKeysError(`secret ${secretId} must hold {"hmacKeys": [...], "bearerTokens": [...]}`);
+    throw new WebhookKeysError(
+      `secret ${secretId} must hold {"hmacKeys": [...], "bearerTokens": [...], "linkKeys"?: [...]}`,
+    );
   }
   const record = data;
-  const keys = {
+  const keys: WebhookKeys = {
     hmacKeys: stringList(secretId, record, 'hmacKeys'),
     bearerTokens: stringList(secretId, record, 'bearerTokens'),
+    linkKeys: stringList(secretId, record, 'linkKeys'),
   };
+  // a short link key would let a link be forged by trying keys
+  if (keys.linkKeys?.some((key) => key.length < 32)) {
+    throw new WebhookKeysError(`secret ${secretId}: every linkKeys entry must be at least 32 characters`);
+  }
   if (keys.hmacKeys.length === 0 && keys.bearerTokens.length === 0) {
     throw new WebhookKeysError(`secret ${secretId} holds no hmacKeys and no bearerTokens`);
   }

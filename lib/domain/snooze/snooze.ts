@@ -1,0 +1,168 @@
+import type { CallOptions, JobRef, LakeFormationClient } from '../../upstream/lakeformation/client.js';
+import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
+import type { Job } from '../../upstream/lakeformation/job.js';
+import { LedgerUnavailableError } from '../failures.js';
+import { type RunRef, type RunWatch, type RunWatchStore, stopTimeOf } from '../run-watch.js';
+import { isMissingJob, SAME_RUN_WITHIN_MS } from '../stop.js';
+
+/**
+ * Snoozing a pending reaper stop (design: "Warn, then stop; snooze"): the job must be running, on
+ * the run asked for; the run's snoozes are counted against `maxSnoozes`; the reaper then leaves the
+ * run alone until `snoozedUntil`. A snooze holds for that run only: a new run starts with none.
+ */
+
+export interface SnoozeLimits {
+  maxSnoozes: number;
+  maxSnoozeMinutes: number;
+}
+
+export interface SnoozeRequest {
+  ref: JobRef;
+  /** The run to snooze (epoch ms); the job's current run when absent. */
+  runStartedAt?: number;
+  minutes: number;
+  reason?: string;
+  source: 'link' | 'api';
+  caller?: string;
+  /** The hash of the signed link, for a snooze made from one (it works once). */
+  linkId?: string;
+}
+
+export type SnoozeRefusal = 'JOB_NOT_FOUND' | 'JOB_NOT_RUNNING' | 'SNOOZE_LIMIT' | 'LINK_USED';
+
+export type SnoozeResult =
+  | {
+      ok: true;
+      run: RunRef;
+      job: Job;
+      snoozedUntil: number;
+      snoozesLeft: number;
+      /** When the reaper may stop the run now: the later of its warning's stop time and the snooze. */
+      stopAt: number;
+      minutes: number;
+    }
+  | { ok: false; refusal: SnoozeRefusal; detail: string; job?: Job; watch?: RunWatch };
+
+export interface SnoozeDeps {
+  client: LakeFormationClient;
+  store: RunWatchStore;
+  limits: SnoozeLimits;
+  now?: () => number;
+  call?: CallOptions;
+}
+
+/** Statuses the reaper acts on: a job in any other is not running, and has no stop to snooze. */
+const RUNNING = new Set(['RUNNING', 'SUBMITTED']);
+/** Tries of a snooze that raced another on the same run. */
+const ATTEMPTS = 3;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Reads the job and names its run, or says why it cannot be snoozed. */
+export async function readRunningJob(
+  client: LakeFormationClient,
+  ref: JobRef,
+  runStartedAt: number | undefined,
+  call: CallOptions = {},
+): Promise<
+  { ok: true; job: Job; run: RunRef } | { ok: false; refusal: SnoozeRefusal; detail: string; job?: Job }
+> {
+  let job: Job;
+  try {
+    job = await client.getJob(ref, call);
+  } catch (error) {
+    if (error instanceof LakeFormationHttpError && isMissingJob(error)) {
+      return { ok: false, refusal: 'JOB_NOT_FOUND', detail: `job ${ref.jobId} does not exist` };
+    }
+    throw error;
+  }
+  if (!RUNNING.has(job.status)) {
+    return { ok: false, refusal: 'JOB_NOT_RUNNING', detail: `job ${ref.jobId} is ${job.status}`, job };
+  }
+  const since = job.startTime ?? job.createTime;
+  if (since === undefined) {
+    return {
+      ok: false,
+      refusal: 'JOB_NOT_RUNNING',
+      detail: `job ${ref.jobId} reports no start time: the reaper does not judge it, so there is nothing to snooze`,
+      job,
+    };
+  }
+  if (runStartedAt !== undefined && Math.abs(runStartedAt - since) >= SAME_RUN_WITHIN_MS) {
+    return {
+      ok: false,
+      refusal: 'JOB_NOT_RUNNING',
+      detail: `the run of job ${ref.jobId} started at ${iso(runStartedAt)} has ended; the job is on the run started at ${iso(since)}`,
+      job,
+    };
+  }
+  return { ok: true, job, run: { ...ref, runStartedAt: since } };
+}
+
+/**
+ * Snoozes the reaper's stop of a job run for `minutes` (1..`maxSnoozeMinutes`, checked by the
+ * caller): `snoozedUntil` is now + minutes, or the end of an earlier snooze of the run if that is
+ * later (a snooze never shortens one already given).
+ *
+ * @throws the LakeFormation read's retryable failures, and {@link LedgerUnavailableError}
+ */
+export async function snoozeRun(deps: SnoozeDeps, request: SnoozeRequest): Promise<SnoozeResult> {
+  const now = deps.now ?? Date.now;
+  const read = await readRunningJob(deps.client, request.ref, request.runStartedAt, deps.call);
+  if (!read.ok) return read;
+  const { job, run } = read;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const at = now();
+    const watch = await deps.store.readWatch(run, at);
+    if (request.linkId !== undefined && watch?.usedLinks.includes(request.linkId)) {
+      return { ok: false, refusal: 'LINK_USED', detail: 'this snooze link was used already', job, watch };
+    }
+    const snoozes = watch?.snoozes ?? 0;
+    if (snoozes >= deps.limits.maxSnoozes) {
+      return {
+        ok: false,
+        refusal: 'SNOOZE_LIMIT',
+        detail: `this run of job ${run.jobId} was snoozed ${snoozes} time(s), the most the policy allows (maxSnoozes ${deps.limits.maxSnoozes})`,
+        job,
+        ...(watch && { watch }),
+      };
+    }
+    const snoozedUntil = Math.max(at + request.minutes * 60_000, watch?.snoozedUntil ?? 0);
+    const recorded = await deps.store.recordSnooze(
+      run,
+      {
+        expectedSnoozes: snoozes,
+        snoozedUntil,
+        entry: {
+          at,
+          minutes: request.minutes,
+          until: snoozedUntil,
+          source: request.source,
+          ...(request.caller !== undefined && { caller: request.caller }),
+          ...(request.reason !== undefined && { reason: request.reason }),
+        },
+        ...(request.linkId !== undefined && { linkId: request.linkId }),
+      },
+      at,
+    );
+    if (recorded === 'link-used') {
+      return { ok: false, refusal: 'LINK_USED', detail: 'this snooze link was used already', job };
+    }
+    if (recorded === 'recorded') {
+      const stopAt = stopTimeOf({
+        snoozedUntil,
+        ...(watch?.warning && { warning: watch.warning }),
+      }) as number;
+      return {
+        ok: true,
+        run,
+        job,
+        snoozedUntil,
+        snoozesLeft: deps.limits.maxSnoozes - snoozes - 1,
+        stopAt,
+        minutes: request.minutes,
+      };
+    }
+  }
+  throw new LedgerUnavailableError('recordSnooze', new Error('snoozes of this run kept changing'));
+}
