@@ -33,7 +33,7 @@ export function describe(line: Line): string | undefined {
       return `QUEUE   job ${short(line.jobId)} → retry${line.nextAttemptSeconds === undefined ? ' later' : ` in ${line.nextAttemptSeconds} s`} (${line.errorCode}${line.probeInSeconds === undefined ? '' : ', no call: LakeFormation keeps failing'})`;
     case 'reaper run': {
       const s = (line.summary ?? {}) as Record<string, unknown>;
-      return `REAPER  scanned ${s.scanned}, stale ${s.stale}, excluded ${s.excluded}, enqueued ${s.enqueued}${s.capped ? ' — CAPPED, nothing sent' : ''}${s.dryRun ? ' (dry run)' : ''}`;
+      return `REAPER  scanned ${s.scanned}, stale ${s.stale}, excluded ${s.excluded}, enqueued ${s.enqueued}, warned ${s.warned}, waiting ${s.waiting} (snoozed ${s.snoozed})${s.capped ? ' — CAPPED, nothing sent' : ''}${s.dryRun ? ' (dry run)' : ''}`;
     }
     case 'stop CONFIRMED':
       return `CONFIRM job ${short(line.jobId)} → CONFIRMED (${line.why}${line.status ? `, ${line.status}` : ''}; check ${line.checks})`;
@@ -43,6 +43,12 @@ export function describe(line: Line): string | undefined {
       return `CONFIRM job ${short(line.jobId)} still ${line.status}; next check in ${line.nextCheckSeconds} s`;
     case 'stop sent again at half the confirmation window':
       return `CONFIRM job ${short(line.jobId)} → stop sent again (half the window)`;
+    case 'job snoozed: left alone':
+      return `REAPER  job ${short(line.jobId)} ${line.name} → snoozed: left alone until ${line.stopAt}`;
+    case 'job warned: left alone until its stop time':
+      return `REAPER  job ${short(line.jobId)} ${line.name} → warned: left alone until ${line.stopAt}`;
+    case 'snooze link refused':
+      return `SNOOZE  link refused: ${line.reason}`;
     case 'stale job enqueued for stop':
       return `REAPER  job ${short(line.jobId)} ${line.name} → queued (${line.reason})`;
     default:

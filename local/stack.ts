@@ -3,9 +3,20 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
@@ -42,7 +53,24 @@ export interface StackOptions {
    * refuses tokens). @default 'password'
    */
   auth?: LocalAuth;
+  /**
+   * Called with each event the people rule delivers (Job Warned, Stop Snoozed, Stop Stuck, Reaper
+   * Capped), as serverless.yml's rule sends them to the people topic. Without it the events wait on
+   * the stack's people queue (`peopleQueueUrl`) for whoever reads them.
+   */
+  onPeopleEvent?: (event: PeopleEvent) => void;
 }
+
+/** An event of the people rule, as EventBridge delivers it to a queue. */
+export interface PeopleEvent {
+  'detail-type': string;
+  source: string;
+  time: string;
+  detail: Record<string, unknown>;
+}
+
+/** The lifecycle events serverless.yml's people rule sends on to people, and the snooze that follows a warning. */
+export const PEOPLE_EVENT_TYPES = ['Stop Stuck', 'Job Warned', 'Reaper Capped', 'Stop Snoozed'];
 
 /** The credential forms `npm start` can run with (`LOCAL_AUTH`). */
 export const LOCAL_AUTHS = ['password', 'aksk'] as const;
@@ -71,7 +99,7 @@ function localCredentials(seed: EmulatorOptions, auth: LocalAuth): Record<string
 }
 
 export interface StackConfig {
-  webhook: { hmacKeys: string[]; bearerTokens: string[] };
+  webhook: { hmacKeys: string[]; bearerTokens: string[]; linkKeys: string[] };
   policy: unknown;
   stopDelayMs: number;
   /** Confirmation timing, shorter than a stage's so that CONFIRMED and STUCK show within a minute. */
@@ -87,13 +115,18 @@ export const FUNCTION_TIMEOUTS_MS = {
   bulkStop: 60_000,
   confirmStops: 60_000,
   stopStaleJobs: 300_000,
+  snoozeJob: 10_000,
+  snoozeLink: 10_000,
 } as const;
 
 type HttpHandler = Handler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+type HttpFunction = 'stopJob' | 'readStops' | 'snoozeJob' | 'snoozeLink';
 
 export interface StackHandlers {
   stopJob: HttpHandler;
   readStops: HttpHandler;
+  snoozeJob: HttpHandler;
+  snoozeLink: HttpHandler;
   bulkStop: Handler<SQSEvent, SQSBatchResponse>;
   confirmStops: Handler<SQSEvent, SQSBatchResponse>;
   stopStaleJobs: Handler<ScheduledEvent, unknown>;
@@ -105,6 +138,8 @@ export interface Stack {
   httpUrl: string;
   queueUrl: string;
   dlqUrl: string;
+  /** Where the people rule's events wait when no `onPeopleEvent` reads them. */
+  peopleQueueUrl: string;
   seed: EmulatorOptions;
   config: StackConfig;
   /** How the functions authenticate to LakeFormation. */
@@ -122,7 +157,7 @@ const ROUTES: {
   routeKey: string;
   pattern: RegExp;
   params: string[];
-  fn: 'stopJob' | 'readStops';
+  fn: HttpFunction;
 }[] = [
   {
     routeKey: 'POST /jobs/{jobId}/stop',
@@ -149,6 +184,32 @@ const ROUTES: {
     params: ['instanceId', 'jobId'],
     fn: 'readStops',
   },
+  {
+    routeKey: 'POST /jobs/{jobId}/snooze',
+    pattern: /^\/jobs\/([^/]+)\/snooze$/,
+    params: ['jobId'],
+    fn: 'snoozeJob',
+  },
+  {
+    routeKey: 'POST /instances/{instanceId}/jobs/{jobId}/snooze',
+    pattern: /^\/instances\/([^/]+)\/jobs\/([^/]+)\/snooze$/,
+    params: ['instanceId', 'jobId'],
+    fn: 'snoozeJob',
+  },
+  {
+    routeKey: 'GET /jobs/{jobId}/snoozes',
+    pattern: /^\/jobs\/([^/]+)\/snoozes$/,
+    params: ['jobId'],
+    fn: 'snoozeJob',
+  },
+  {
+    routeKey: 'GET /instances/{instanceId}/jobs/{jobId}/snoozes',
+    pattern: /^\/instances\/([^/]+)\/jobs\/([^/]+)\/snoozes$/,
+    params: ['instanceId', 'jobId'],
+    fn: 'snoozeJob',
+  },
+  { routeKey: 'GET /snooze', pattern: /^\/snooze$/, params: [], fn: 'snoozeLink' },
+  { routeKey: 'POST /snooze', pattern: /^\/snooze$/, params: [], fn: 'snoozeLink' },
 ];
 
 async function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -162,7 +223,7 @@ function toApiGatewayEvent(
   req: IncomingMessage,
   body: Buffer,
   url: URL,
-): { event: APIGatewayProxyEventV2; fn: 'stopJob' | 'readStops' } | undefined {
+): { event: APIGatewayProxyEventV2; fn: HttpFunction } | undefined {
   for (const route of ROUTES) {
     const match = route.pattern.exec(url.pathname);
     if (!match || req.method !== route.routeKey.split(' ')[0]) continue;
@@ -211,7 +272,8 @@ function toApiGatewayEvent(
   return undefined;
 }
 
-function serveHttp(handlers: Pick<StackHandlers, 'stopJob' | 'readStops'>, port: number): Promise<Server> {
+/** Serves the HTTP routes; `handlers` is filled in once the functions are imported. */
+function serveHttp(handlers: Partial<Pick<StackHandlers, HttpFunction>>, port: number): Promise<Server> {
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
     const body = await readBody(req);
@@ -223,7 +285,9 @@ function serveHttp(handlers: Pick<StackHandlers, 'stopJob' | 'readStops'>, port:
     }
     try {
       const { event, fn } = routed;
-      const result = await handlers[fn](event, lambdaContext(fn, FUNCTION_TIMEOUTS_MS[fn]));
+      const handler = handlers[fn];
+      if (!handler) throw new Error(`${fn} is not loaded yet`);
+      const result = await handler(event, lambdaContext(fn, FUNCTION_TIMEOUTS_MS[fn]));
       res.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       res.end(result.body ?? '');
     } catch {
@@ -236,6 +300,63 @@ function serveHttp(handlers: Pick<StackHandlers, 'stopJob' | 'readStops'>, port:
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+/**
+ * The event bus, and a rule that sends the people's events to a queue: serverless.yml's people rule
+ * goes to an SNS topic (e-mail, chat); locally a queue holds them for the console and the tests.
+ */
+async function peopleRule(sqs: SQSClient, busName: string): Promise<string> {
+  const eventBridge = new EventBridgeClient({});
+  await eventBridge.send(new CreateEventBusCommand({ Name: busName }));
+  const queueUrl =
+    (await sqs.send(new CreateQueueCommand({ QueueName: 'lf-job-stopper-local-people' }))).QueueUrl ?? '';
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  await eventBridge.send(
+    new PutRuleCommand({
+      Name: 'lf-job-stopper-local-people',
+      EventBusName: busName,
+      EventPattern: JSON.stringify({ source: ['lf-job-stopper'], 'detail-type': PEOPLE_EVENT_TYPES }),
+    }),
+  );
+  await eventBridge.send(
+    new PutTargetsCommand({
+      Rule: 'lf-job-stopper-local-people',
+      EventBusName: busName,
+      Targets: [{ Id: 'people-queue', Arn: Attributes?.QueueArn }],
+    }),
+  );
+  return queueUrl;
+}
+
+/** Hands each event of the people queue to `onEvent`, then deletes it. */
+function pollPeople(sqs: SQSClient, queueUrl: string, onEvent: (event: PeopleEvent) => void) {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        for (const message of Messages) {
+          onEvent(JSON.parse(message.Body ?? '{}') as PeopleEvent);
+          await sqs.send(
+            new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }),
+          );
+        }
+      } catch {
+        if (running) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
 }
 
 async function readJson<T>(name: string): Promise<T> {
@@ -290,7 +411,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       visibilityTimeoutSeconds: 10,
     });
     const eventBusName = 'lf-job-stopper-local-events';
-    await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: eventBusName }));
+    const peopleQueueUrl = await peopleRule(sqs, eventBusName);
+
+    // the functions' public URL (snooze links) is the server's: it listens before they are loaded
+    const http: Partial<Pick<StackHandlers, HttpFunction>> = {};
+    const server = await serveHttp(http, options.httpPort ?? 0);
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     Object.assign(process.env, {
       LAKEFORMATION_ENDPOINT: emulator.url,
@@ -308,6 +441,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       CONFIRM_FIRST_CHECK_SECONDS: String(config.confirm.firstCheckSeconds),
       CONFIRM_WINDOW_SECONDS: String(config.confirm.windowSeconds),
       STALE_JOB_POLICY: JSON.stringify(config.policy),
+      PUBLIC_BASE_URL: httpUrl,
     });
 
     const stopJob = (await import('../functions/stop-job.js')).handler as unknown as Handler<
@@ -324,15 +458,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       unknown
     >;
 
-    const server = await serveHttp({ stopJob, readStops }, options.httpPort ?? 0);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    );
-    const httpUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const snoozeFunctions = await import('../functions/snooze-job.js');
+    const snoozeJob = snoozeFunctions.handler as unknown as HttpHandler;
+    const snoozeLink = snoozeFunctions.linkHandler as unknown as HttpHandler;
+    Object.assign(http, { stopJob, readStops, snoozeJob, snoozeLink });
 
     const poller = startPoller({
       sqs,
@@ -355,6 +484,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       functionTimeoutMs: FUNCTION_TIMEOUTS_MS.confirmStops,
     });
     cleanups.push(() => confirmPoller.stop());
+    if (options.onPeopleEvent) {
+      const people = pollPeople(sqs, peopleQueueUrl, options.onPeopleEvent);
+      cleanups.push(() => people.stop());
+    }
 
     const reap = () =>
       reaper(
@@ -388,11 +521,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       httpUrl,
       queueUrl,
       dlqUrl,
+      peopleQueueUrl,
       seed,
       config,
       auth,
       sqs,
-      handlers: { stopJob, readStops, bulkStop, confirmStops, stopStaleJobs: reaper },
+      handlers: { stopJob, readStops, snoozeJob, snoozeLink, bulkStop, confirmStops, stopStaleJobs: reaper },
       reap,
       async stop() {
         if (stopped) return;

@@ -2,7 +2,7 @@ import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { signedCurl } from './sign.js';
 import { exitOnSignals } from './signals.js';
-import { type LocalAuth, parseLocalAuth, startStack } from './stack.js';
+import { type LocalAuth, type PeopleEvent, parseLocalAuth, startStack } from './stack.js';
 
 /**
  * `npm start`: the whole product on this machine with an embedded default. Ports: HTTP_PORT (3000),
@@ -25,6 +25,21 @@ const AUTH_LINE: Record<LocalAuth, string> = {
   aksk: 'AK/SK: every request signed (SDK-HMAC-SHA256), no IAM call; the emulator refuses tokens',
 };
 
+const time = (iso: unknown) => (typeof iso === 'string' ? `${iso.slice(11, 16)} UTC` : '?');
+/** What people would get by e-mail or chat (the people rule), as a console line: a warning's snooze link above all. */
+function tellPeople(event: PeopleEvent): void {
+  const d = event.detail;
+  const at = new Date().toISOString().slice(11, 19);
+  const job = `job ${String(d.jobId).slice(0, 8)} ${d.name ?? ''}`.trimEnd();
+  const lines: Record<string, string> = {
+    'Job Warned': `${at}  WARNED  ${job}: running ${d.runningMinutes} min, limit ${d.limitMinutes} min; the reaper stops it after ${time(d.stopAt)} unless snoozed\n          snooze it (open in a browser): ${d.snoozeUrl ?? '(no link: the webhook secret has no linkKeys)'}`,
+    'Stop Snoozed': `${at}  SNOOZED ${job} until ${time(d.snoozedUntil)} (${d.source}); the reaper leaves it alone until then, ${d.snoozesLeft} snooze(s) left`,
+    'Stop Stuck': `${at}  STUCK   ${job}: still running at the end of the confirmation window`,
+    'Reaper Capped': `${at}  CAPPED  the reaper found more jobs to act on than maxStopsPerRun and did nothing`,
+  };
+  console.log(lines[event['detail-type']] ?? `${at}  EVENT   ${event['detail-type']}`);
+}
+
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
   stack = await startStack({
@@ -33,6 +48,7 @@ try {
     scheduleMs: port('LOCAL_SCHEDULE_SECONDS', 60) * 1000,
     firstRunMs: port('LOCAL_FIRST_RUN_SECONDS', 20) * 1000,
     auth,
+    onPeopleEvent: tellPeople,
   });
 } catch (error) {
   if (error instanceof MotoMissingError) {
@@ -86,6 +102,15 @@ or any number of them with the enqueue command (ids as arguments, or --file):
 
   AWS_ENDPOINT_URL=${stack.moto.url} AWS_REGION=${process.env.AWS_REGION} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local \\
     npm run enqueue -- --queue-url ${stack.queueUrl} --reason 'sent by hand' ${byName('adhoc_table_discovery')}
+
+The reaper warns before it stops quarterly_* jobs (warnMinutes 30): at its first run it warns
+${byName('quarterly_ledger_reconcile')} and prints the snooze link of the warning (a Job Warned event) here.
+Open the link in a browser and press the button, and the reaper leaves the job alone ("job snoozed").
+Snoozes of a job, and snoozing through the API instead:
+
+npm run stops -- snoozes ${byName('quarterly_ledger_reconcile')}
+curl -sS -X POST ${stack.httpUrl}/jobs/${byName('quarterly_ledger_reconcile')}/snooze -H 'Authorization: Bearer ${stack.config.webhook.bearerTokens[0] ?? ''}' \\
+  -H 'Content-Type: application/json' -d '{"minutes": 60, "reason": "month-end close"}'
 
 Demo jobs:
 ${jobs.map((job) => `  ${job.id}  ${job.status.padEnd(18)} ${job.name}`).join('\n')}

@@ -100,6 +100,10 @@ export const FAILURES = {
   IDEMPOTENCY_KEY_REUSED: row(422, 'IDEMPOTENCY_KEY_REUSED', WEBHOOK_ONLY),
   /** An `Idempotency-Key` whose first request is still under way. */
   IDEMPOTENCY_KEY_IN_USE: row(409, 'IDEMPOTENCY_KEY_IN_USE', WEBHOOK_ONLY),
+  /** A snooze of a job that is not running (or no longer on the run the snooze names). */
+  JOB_NOT_RUNNING: row(409, 'JOB_NOT_RUNNING', WEBHOOK_ONLY),
+  /** A snooze past the policy's `maxSnoozes` for the run. */
+  SNOOZE_LIMIT: row(409, 'SNOOZE_LIMIT', WEBHOOK_ONLY),
 } as const;
 
 export type FailureKind = keyof typeof FAILURES;

@@ -190,3 +190,37 @@ export function parseStopBody(text: string): Read<StopBody> {
   const { fields, runStartedAt } = read.value;
   return { ok: true, value: { ...(fields as Omit<StopBody, 'runStartedAt'>), runStartedAt } };
 }
+
+/** The body of `POST …/jobs/{jobId}/snooze` (docs/openapi.yaml, requestBodies.Snooze). */
+const SNOOZE_BODY: Shape = {
+  fields: new Set(['minutes', 'reason', 'runStartedAt', 'jobId', 'instanceId']),
+  example: '{"minutes": 60}',
+  unknownIn: ' in the body',
+  required: ['minutes'],
+  ids: [],
+  texts: { reason: MAX_REASON_LENGTH },
+};
+
+/** What a snooze body says: for how long, why, which run; `jobId`/`instanceId` as in {@link StopBody}. */
+export interface SnoozeBody extends StopBody {
+  minutes: number;
+}
+
+/** Parses and checks a snooze body: `minutes` a whole number from 1 to `maxMinutes`. */
+export function parseSnoozeBody(text: string, maxMinutes: number): Read<SnoozeBody> {
+  const json = readJson(text.trim() === '' ? '{}' : text);
+  const read = json.ok ? readFields(json.value, SNOOZE_BODY) : json;
+  if (!read.ok) return read;
+  const { fields, runStartedAt } = read.value;
+  const { minutes } = fields;
+  if (typeof minutes !== 'number' || !Number.isInteger(minutes) || minutes < 1 || minutes > maxMinutes) {
+    return refused(
+      'INVALID_MESSAGE',
+      `minutes must be a whole number from 1 to ${maxMinutes} (maxSnoozeMinutes)`,
+    );
+  }
+  return {
+    ok: true,
+    value: { ...(fields as Omit<SnoozeBody, 'runStartedAt'>), minutes, runStartedAt },
+  };
+}

@@ -39,22 +39,24 @@ const ofType = (type: string) => Object.entries(resources).filter(([, resource])
 const props = (name: string) => resources[name]?.Properties ?? {};
 
 describe('the packaged CloudFormation template', () => {
-  it('has the five functions on nodejs22.x, each with its own role', () => {
+  it('has the seven functions on nodejs22.x, each with its own role', () => {
     const functions = ofType('AWS::Lambda::Function');
     expect(functions.map(([name]) => name).sort()).toEqual([
       'BulkStopLambdaFunction',
       'ConfirmStopsLambdaFunction',
       'ReadStopsLambdaFunction',
+      'SnoozeJobLambdaFunction',
+      'SnoozeLinkLambdaFunction',
       'StopJobLambdaFunction',
       'StopStaleJobsLambdaFunction',
     ]);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
-      expect(fn.Properties.Handler).toMatch(/^functions\/[a-z-]+\.handler$/);
+      expect(fn.Properties.Handler).toMatch(/^functions\/[a-z-]+\.(handler|linkHandler)$/);
       expect(Number(fn.Properties.MemorySize)).toBeLessThanOrEqual(256);
     }
     const roles = functions.map(([, fn]) => JSON.stringify(fn.Properties.Role));
-    expect(new Set(roles).size).toBe(5);
+    expect(new Set(roles).size).toBe(7);
   });
 
   it('gives the local stack the deployed timeouts to count down from', () => {
@@ -64,21 +66,39 @@ describe('the packaged CloudFormation template', () => {
       bulkStop: 'BulkStop',
       confirmStops: 'ConfirmStops',
       stopStaleJobs: 'StopStaleJobs',
+      snoozeJob: 'SnoozeJob',
+      snoozeLink: 'SnoozeLink',
     } as const;
     for (const [name, ms] of Object.entries(FUNCTION_TIMEOUTS_MS)) {
       expect(Number(props(`${logical[name as keyof typeof logical]}LambdaFunction`).Timeout) * 1000).toBe(ms);
     }
   });
 
-  it('routes the stop paths and the receipt paths of the HTTP API', () => {
+  it('routes the stop, receipt, snooze and snooze-link paths of the HTTP API', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey);
     expect(routes.sort()).toEqual([
+      'GET /instances/{instanceId}/jobs/{jobId}/snoozes',
       'GET /instances/{instanceId}/jobs/{jobId}/stops',
+      'GET /jobs/{jobId}/snoozes',
       'GET /jobs/{jobId}/stops',
+      'GET /snooze',
       'GET /stops/{stopId}',
+      'POST /instances/{instanceId}/jobs/{jobId}/snooze',
       'POST /instances/{instanceId}/jobs/{jobId}/stop',
+      'POST /jobs/{jobId}/snooze',
       'POST /jobs/{jobId}/stop',
+      'POST /snooze',
     ]);
+  });
+
+  it('gives the reaper the API endpoint for its snooze links, and the snooze functions the reaper policy', () => {
+    const env = (name: string) =>
+      (props(`${name}LambdaFunction`).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env('StopStaleJobs').PUBLIC_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
+    expect(env('StopStaleJobs').WEBHOOK_SECRET_ID).toBe('lf-job-stopper/ci/webhook-keys');
+    for (const name of ['SnoozeJob', 'SnoozeLink']) {
+      expect(env(name).STALE_JOB_POLICY).toBe(env('StopStaleJobs').STALE_JOB_POLICY);
+    }
   });
 
   it('keeps an access log of the HTTP API, with ids, statuses and integration errors but no header or body', () => {
@@ -304,7 +324,31 @@ describe('the packaged CloudFormation template', () => {
       'secretsmanager:GetSecretValue',
     ]);
     expect(JSON.stringify(statements('ReadStopsRole'))).toContain('"dynamodb:LeadingKeys":["SIGNATURE#*"]');
+    expect(actions('SnoozeJobRole')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    expect(actions('SnoozeLinkRole')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'events:PutEvents',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+    ]);
+    for (const role of ['SnoozeJobRole', 'SnoozeLinkRole', 'StopStaleJobsRole']) {
+      expect(JSON.stringify(statements(role))).toContain('"dynamodb:LeadingKeys":["JOB#*"]');
+    }
     expect(actions('StopStaleJobsRole')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:UpdateItem',
       'events:PutEvents',
       'logs:CreateLogStream',
       'logs:PutLogEvents',

@@ -19,6 +19,8 @@ const PROBLEM_TITLES: Record<ProblemCode, string> = {
   STOP_NOT_FOUND: 'Stop not found',
   IDEMPOTENCY_KEY_REUSED: 'Idempotency key used for another request',
   IDEMPOTENCY_KEY_IN_USE: 'Idempotency key in use',
+  JOB_NOT_RUNNING: 'Job is not running',
+  SNOOZE_LIMIT: 'Snooze limit reached',
 };
 
 /** The `code` vocabulary of the HTTP API's errors, each with its status and title (docs/openapi.yaml). */

@@ -3,7 +3,7 @@ import type { HttpMiddleware, StopJobEvent } from './event.js';
 import { ProblemError } from './problems.js';
 
 /** The request part `read`, or its refusal as the webhook answers it (a 400 naming the field at fault). */
-function accepted<T>(read: Read<T>): T {
+export function accepted<T>(read: Read<T>): T {
   if (read.ok) return read.value;
   const { kind, message, field }: Refusal = read.refusal;
   throw new ProblemError(kind, message, field ? { members: { field } } : {});
@@ -14,7 +14,7 @@ function accepted<T>(read: Read<T>): T {
  * path, so a caller who names them binds a signed request to that one job. Named, they must be the
  * path's.
  */
-function checkBinding(body: StopBody, jobId: string, instanceId: string): void {
+export function checkBinding(body: StopBody, jobId: string, instanceId: string): void {
   for (const [field, expected] of [
     ['jobId', jobId],
     ['instanceId', instanceId],
