@@ -9,6 +9,7 @@ import { isMain } from './is-main.js';
 
 export const USAGE = `usage: npm run stops -- list <jobId> [--instance <id>] [--limit 20] [--all]
        npm run stops -- show <stopId>
+       npm run stops -- snoozes <jobId> [--instance <id>]   the reaper's warnings and snoozes of the job's runs
 
   --url <url>        the HTTP API (default: LF_STOPPER_URL, else the local stack http://127.0.0.1:3000)
   --token <token>    a bearer token of the webhook keys (default: LF_STOPPER_TOKEN; the local stack's own
@@ -94,11 +95,11 @@ export async function main(argv: string[], io: StopsIo): Promise<number> {
     return 0;
   }
   const [command, id, ...rest] = positionals;
-  if ((command !== 'list' && command !== 'show') || id === undefined || rest.length > 0) {
-    const known = command === 'list' || command === 'show';
+  const known = command === 'list' || command === 'show' || command === 'snoozes';
+  if (!known || id === undefined || rest.length > 0) {
     const why =
       command === undefined || (known && id === undefined)
-        ? 'say list <jobId> or show <stopId>'
+        ? 'say list <jobId>, show <stopId> or snoozes <jobId>'
         : `unknown command or arguments: ${positionals.join(' ')}`;
     io.err(`error: ${why}\n\n${USAGE}`);
     return 2;
@@ -156,6 +157,17 @@ export async function main(argv: string[], io: StopsIo): Promise<number> {
       return 0;
     }
     const prefix = values.instance ? `/instances/${encodeURIComponent(values.instance)}` : '';
+    if (command === 'snoozes') {
+      const answer = await get(`${prefix}/jobs/${encodeURIComponent(id)}/snoozes`);
+      if (answer.status !== 200) {
+        io.err(problem(answer));
+        return 1;
+      }
+      if (values.json) io.out(JSON.stringify(answer.body, null, 2));
+      else
+        for (const line of showSnoozes(id, (answer.body.items as WatchRow[] | undefined) ?? [])) io.out(line);
+      return 0;
+    }
     const rows: Row[] = [];
     let nextToken: string | undefined;
     do {
@@ -196,6 +208,59 @@ export async function main(argv: string[], io: StopsIo): Promise<number> {
     io.err(`error: ${(error as Error).message}`);
     return 1;
   }
+}
+
+interface WatchRow {
+  runStartedAt: string;
+  warning?: { warnedAt: string; stopAt: string; limitMinutes: number; warnMinutes: number; name: string };
+  snoozedUntil?: string;
+  stopAt?: string;
+  snoozes: number;
+  snoozesLeft: number;
+  snoozeLog: {
+    at: string;
+    minutes: number;
+    until: string;
+    source: string;
+    caller?: string;
+    reason?: string;
+  }[];
+}
+
+/** A job's watched runs: per run its warning, stop time and snoozes, then each snooze. */
+function showSnoozes(jobId: string, rows: WatchRow[]): string[] {
+  if (rows.length === 0) return [`no warnings or snoozes recorded for job ${jobId}`];
+  const lines = table(
+    ['RUN STARTED', 'WARNED', 'STOP NO SOONER THAN', 'SNOOZED UNTIL', 'SNOOZES', 'LEFT'],
+    rows.map((row) => [
+      row.runStartedAt,
+      row.warning?.warnedAt ?? '',
+      row.stopAt ?? '',
+      row.snoozedUntil ?? '',
+      String(row.snoozes),
+      String(row.snoozesLeft),
+    ]),
+  );
+  const snoozes = rows.flatMap((row) =>
+    row.snoozeLog.map((entry) => [
+      row.runStartedAt,
+      entry.at,
+      `${entry.minutes} min`,
+      entry.until,
+      entry.source,
+      entry.caller ?? '',
+      entry.reason ?? '',
+    ]),
+  );
+  if (snoozes.length > 0) {
+    lines.push('', 'snoozes:');
+    lines.push(
+      ...table(['RUN STARTED', 'AT', 'FOR', 'UNTIL', 'SOURCE', 'CALLER', 'REASON'], snoozes).map(
+        (line) => `  ${line}`,
+      ),
+    );
+  }
+  return lines;
 }
 
 /** One stop, as an operator reads it: its fields, then its requests and events. */

@@ -33,6 +33,45 @@ function run(argv: string[], pages: { status: number; body: unknown }[], env: Re
 }
 
 describe('npm run stops', () => {
+  it("shows a job's warnings and snoozes per run, each snooze below", async () => {
+    const watch = {
+      jobId: 'job-1',
+      instanceId: 'inst-1',
+      runStartedAt: '2026-12-01T06:00:00.000Z',
+      warning: {
+        warnedAt: '2026-12-01T09:35:00.000Z',
+        stopAt: '2026-12-01T10:05:00.000Z',
+        limitMinutes: 240,
+        warnMinutes: 30,
+        name: 'quarterly_x',
+      },
+      snoozedUntil: '2026-12-01T12:00:00.000Z',
+      stopAt: '2026-12-01T12:00:00.000Z',
+      snoozes: 1,
+      snoozesLeft: 2,
+      snoozeLog: [
+        { at: '2026-12-01T10:00:00.000Z', minutes: 120, until: '2026-12-01T12:00:00.000Z', source: 'link' },
+      ],
+    };
+    const { code, out, asked } = await run(
+      ['snoozes', 'job-1', '--instance', 'inst-1', '--url', 'https://api.example.com'],
+      [{ status: 200, body: { items: [watch] } }],
+    );
+    expect(code).toBe(0);
+    expect(asked.map((a) => a.url)).toEqual(['https://api.example.com/instances/inst-1/jobs/job-1/snoozes']);
+    const lines = out.split('\n');
+    expect(lines[0]).toMatch(/^RUN STARTED\s+WARNED\s+STOP NO SOONER THAN\s+SNOOZED UNTIL\s+SNOOZES\s+LEFT$/);
+    expect(lines[2]).toMatch(
+      /^2026-12-01T06:00:00.000Z\s+2026-12-01T09:35:00.000Z\s+2026-12-01T12:00:00.000Z\s+2026-12-01T12:00:00.000Z\s+1\s+2$/,
+    );
+    expect(out).toMatch(
+      /snoozes:\n.*\n.*\n\s+2026-12-01T06:00:00.000Z\s+2026-12-01T10:00:00.000Z\s+120 min\s+2026-12-01T12:00:00.000Z\s+link/,
+    );
+
+    const none = await run(['snoozes', 'job-2'], [{ status: 200, body: { items: [] } }]);
+    expect(none.out).toBe('no warnings or snoozes recorded for job job-2');
+  });
+
   it("lists a job's stops as a table, asking the HTTP API with the bearer token", async () => {
     const { code, out, asked } = await run(
       ['list', 'job-1', '--url', 'https://api.example.com/'],
@@ -79,7 +118,7 @@ describe('npm run stops', () => {
   });
 
   it.each([
-    [['list'], 'say list <jobId> or show <stopId>'],
+    [['list'], 'say list <jobId>, show <stopId> or snoozes <jobId>'],
     [['delete', 'x'], 'unknown command or arguments: delete x'],
     [['list', 'j', '--limit', '500'], '--limit must be an integer from 1 to 100, got "500"'],
     [['list', 'j', '--bogus'], "Unknown option '--bogus'"],
