@@ -28,10 +28,14 @@ describe('npm run invoke', () => {
 
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({
-      scanned: 7, // the RUNNING demo jobs of local/seed/demo.json
+      scanned: 8, // the RUNNING demo jobs of local/seed/demo.json
       stale: 2,
       excluded: 1,
       enqueued: 2,
+      // quarterly_ledger_reconcile, 225 min into its 240 with 30 min of warning (local/seed/stack.json)
+      warned: 1,
+      waiting: 0,
+      snoozed: 0,
       unreachable: 0,
       dryRun: false,
       capped: false,
