@@ -30,6 +30,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // npm run test:browser: Debian's chromium (CHROMIUM_PATH), driven by playwright-core
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/support/moto-global-setup.ts'],

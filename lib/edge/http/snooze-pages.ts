@@ -132,7 +132,8 @@ export function snoozedPage(view: {
   const body = `<p>The reaper will leave this job alone until ${escapeHtml(formatTime(view.stopAt))}. The snooze holds for this run of the job only.</p>
 ${details(view.job, [
   ['Snoozed until', formatTime(view.snoozedUntil)],
-  ['Stop no sooner than', formatTime(view.stopAt)],
+  // the warning's own stop time, when it is later than the snooze
+  ...(view.stopAt > view.snoozedUntil ? [['Stop time', formatTime(view.stopAt)] as [string, string]] : []),
   ['Snoozes left', String(view.snoozesLeft)],
 ])}`;
   return html(200, page('Snoozed', body, 'ok'));
