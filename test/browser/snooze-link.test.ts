@@ -116,7 +116,12 @@ describe('the snooze link in a real browser', () => {
       expect(await text(page, 'button')).toBe(`Snooze for ${formatMinutes(120)}`);
     }
     // readable on a phone: nothing wider than the screen, a button a thumb can hit
-    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    expect(
+      await page.evaluate(
+        // runs in the page (a string: the test's own types have no DOM)
+        '(() => document.documentElement.scrollWidth <= window.innerWidth)()',
+      ),
+    ).toBe(true);
     const button = await page.locator('button').boundingBox();
     expect(button?.height).toBeGreaterThanOrEqual(44);
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'snooze-offer.png'), fullPage: true });
