@@ -53,8 +53,8 @@ async function phonePage(): Promise<Page> {
   return page;
 }
 
-const text = (page: Page, selector: string) => page.locator(selector).innerText();
-const field = (page: Page, term: string) => page.locator(`dt:text-is("${term}") + dd`).innerText();
+const text = (page: Page, selector: string) => page.locator(selector).textContent();
+const field = (page: Page, term: string) => page.locator(`dt:text-is("${term}") + dd`).textContent();
 
 beforeAll(async () => {
   stack = await startStack({
