@@ -53,8 +53,9 @@ async function phonePage(): Promise<Page> {
   return page;
 }
 
-const text = (page: Page, selector: string) => page.locator(selector).textContent();
-const field = (page: Page, term: string) => page.locator(`dt:text-is("${term}") + dd`).textContent();
+const text = async (page: Page, selector: string) => (await page.locator(selector).textContent()) ?? '';
+const field = async (page: Page, term: string) =>
+  (await page.locator(`dt:text-is("${term}") + dd`).textContent()) ?? '';
 
 beforeAll(async () => {
   stack = await startStack({
