@@ -27,7 +27,65 @@ describe('Function: parsePolicy()', () => {
       statuses: ['RUNNING'],
       maxStopsPerRun: 25,
       dryRun: false,
+      warnMinutes: 0,
+      maxSnoozeMinutes: 240,
+      maxSnoozes: 3,
     });
+  });
+
+  it('reads the warning and snooze settings, top level and per rule', () => {
+    const policy = parsePolicy({
+      warnMinutes: 30,
+      maxSnoozeMinutes: 60,
+      maxSnoozes: 0,
+      rules: [
+        { match: { namePattern: 'quarterly_*' }, maxRunMinutes: 480, warnMinutes: 0 },
+        { match: { namePattern: 'nightly_*' }, maxRunMinutes: 600 },
+      ],
+    });
+    expect(policy).toMatchObject({ warnMinutes: 30, maxSnoozeMinutes: 60, maxSnoozes: 0 });
+    expect(policy.rules.map((rule) => rule.warnMinutes)).toEqual([0, undefined]);
+    expect(judge(job({ name: 'quarterly_x' }), policy, NOW)).toMatchObject({ warnMinutes: 0 });
+    // the default limit (240) and lead (30): stale at 300 min, and actionable since 210
+    expect(judge(job({ name: 'other' }), policy, NOW)).toMatchObject({
+      warnMinutes: 30,
+      actionable: true,
+      stale: true,
+    });
+    expect(judge(job({ name: 'other', startTime: minutesAgo(211) }), policy, NOW)).toMatchObject({
+      actionable: true,
+      stale: false,
+    });
+    // nightly_* (600) takes the policy's lead (30): actionable past 570 min
+    expect(judge(job({ startTime: minutesAgo(569) }), policy, NOW)).toMatchObject({ actionable: false });
+    expect(judge(job({ startTime: minutesAgo(571) }), policy, NOW)).toMatchObject({
+      actionable: true,
+      stale: false,
+      since: minutesAgo(571),
+    });
+  });
+
+  it.each([
+    [{ warnMinutes: -1 }, 'warnMinutes', 'from 0 to 43200'],
+    [{ warnMinutes: 1.5 }, 'warnMinutes', 'whole number of minutes'],
+    [{ maxSnoozeMinutes: 0 }, 'maxSnoozeMinutes', 'from 1 to 43200'],
+    [{ maxSnoozes: 101 }, 'maxSnoozes', 'from 0 to 100'],
+    [{ maxSnoozes: '3' }, 'maxSnoozes', 'whole number'],
+    [
+      { rules: [{ match: { jobId: 'a' }, maxRunMinutes: 10, warnMinutes: 'soon' }] },
+      'rules[0].warnMinutes',
+      'whole number of minutes',
+    ],
+    [
+      { rules: [{ match: { jobId: 'a' }, maxRunMinutes: 10, snoozeMinutes: 5 }] },
+      'rules[0].snoozeMinutes',
+      'not a rule field (match, maxRunMinutes, warnMinutes)',
+    ],
+  ])('refuses %j, naming %s', (raw, field, text) => {
+    const refuse = () => parsePolicy(raw);
+    expect(refuse).toThrow(PolicyError);
+    expect(refuse).toThrow(`${field} `);
+    expect(refuse).toThrow(text);
   });
 
   it('accepts the documented example', () => {
