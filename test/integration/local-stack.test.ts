@@ -121,6 +121,24 @@ describe('npm start (local/start.ts) as a child process', () => {
     expect((await jobStatus('critical_finance_discovery')).stopsAccepted).toBe(0);
   });
 
+  it('warns the quarterly demo job with a snooze link, and leaves it alone once the link is pressed', async () => {
+    const job = await jobStatus('quarterly_ledger_reconcile');
+    await waitForOutput(/WARNED\s+job 6b1f0c3e quarterly_ledger_reconcile: running \d+ min, limit 240 min/);
+    const link = stack.output().match(/snooze it \(open in a browser\): (http:\/\/\S+)/)?.[1] ?? '';
+    expect(link.startsWith(`${urls.http}/snooze?t=`)).toBe(true);
+    expect((await fetch(link)).status).toBe(200);
+
+    const pressed = await fetch(`${urls.http}/snooze`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ t: link.split('t=')[1] ?? '' }).toString(),
+    });
+    expect(pressed.status).toBe(200);
+    await waitForOutput(/SNOOZED job 6b1f0c3e quarterly_ledger_reconcile until \d\d:\d\d UTC \(link\)/);
+    await waitForOutput(/REAPER\s+job 6b1f0c3e quarterly_ledger_reconcile → snoozed: left alone until/);
+    expect((await jobStatus('quarterly_ledger_reconcile')).stopsAccepted).toBe(job.stopsAccepted);
+  });
+
   it('shuts everything down on Ctrl-C, leaving no process behind', async () => {
     stack.child.kill('SIGINT');
     const [code] = await stack.exited;
