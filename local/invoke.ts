@@ -34,6 +34,18 @@ async function readEvent(path: string): Promise<unknown> {
 
 async function main(argv: string[]): Promise<number> {
   const [name, eventPath, ...rest] = argv;
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (name !== undefined && !isFunction(name)) {
+    const known = Object.keys(FUNCTION_TIMEOUTS_MS);
+    const near = known.find((fn) => fn.toLowerCase() === name.toLowerCase());
+    process.stderr.write(
+      `error: no function ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; one of ${known.join(', ')}\n`,
+    );
+    return 2;
+  }
   if (!isFunction(name) || eventPath === undefined || rest.length > 0) {
     process.stderr.write(`${USAGE}\n`);
     return 2;

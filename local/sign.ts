@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { isMain } from '../cli/is-main.js';
 import { signature } from '../lib/edge/http/caller-auth.js';
+import { isValidId } from '../lib/upstream/lakeformation/ids.js';
+import { HELP_OPTION, parseCommandLine, runCli, UsageError } from './cli.js';
 
 /** A ready-to-paste curl that stops `jobId` through the local HTTP endpoint, signed now (valid ±300 s). */
 export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped from the local stack'): string {
@@ -19,12 +22,36 @@ export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped fro
   ].join(' \\\n');
 }
 
+const USAGE = `usage: npm run sign -- <jobId> [http url]
+
+  Prints a curl that stops <jobId> through the local stack's HTTP API (default http://127.0.0.1:3000),
+  signed now with the local HMAC key (valid for 5 minutes).`;
+
 // `npm run sign -- <jobId> [http://127.0.0.1:3000]`: a fresh signed curl for the running local stack.
 if (isMain(import.meta.url)) {
-  const [jobId, url = 'http://127.0.0.1:3000'] = process.argv.slice(2);
-  if (!jobId) {
-    console.error('usage: npm run sign -- <jobId> [http url]');
-    process.exit(2);
-  }
-  console.log(signedCurl(url, jobId));
+  runCli(async () => {
+    const { positionals } = parseCommandLine(USAGE, () =>
+      parseArgs({
+        args: process.argv.slice(2),
+        options: { ...HELP_OPTION },
+        allowPositionals: true,
+        strict: true,
+      }),
+    );
+    const [jobId, url = 'http://127.0.0.1:3000', ...rest] = positionals;
+    if (jobId === undefined || rest.length > 0) throw new UsageError(USAGE);
+    if (!isValidId(jobId)) {
+      throw new UsageError(`the job id must be 1-64 letters, digits or dashes, got ${JSON.stringify(jobId)}`);
+    }
+    let base: URL;
+    try {
+      base = new URL(url);
+    } catch {
+      throw new UsageError(
+        `the url must be the local HTTP API such as http://127.0.0.1:3000, got ${JSON.stringify(url)}`,
+      );
+    }
+    process.stdout.write(`${signedCurl(base.origin, jobId)}\n`);
+    return 0;
+  });
 }

@@ -1,3 +1,4 @@
+import { portNumber, UsageError } from './cli.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { signedCurl } from './sign.js';
@@ -10,14 +11,32 @@ import { type LocalAuth, type PeopleEvent, parseLocalAuth, startStack } from './
  * LOCAL_AUTH=aksk makes the functions sign their LakeFormation requests with an access key, and the
  * emulator refuse anything else (default `password`: IAM sign-in and tokens).
  */
-const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const LOG_FILE = '.local/functions.log';
 
+/** A whole number of seconds from a variable: `min` and up, at most a day. */
+function seconds(name: string, fallback: number, min: number): number {
+  const raw = process.env[name]?.trim() || String(fallback);
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) < min || Number(raw) > 86_400) {
+    throw new UsageError(
+      `${name} must be a whole number of seconds from ${min} to 86400, got ${JSON.stringify(process.env[name])}`,
+    );
+  }
+  return Number(raw);
+}
+
 let auth: LocalAuth;
+let settings: { httpPort: number; emulatorPort: number; scheduleSeconds: number; firstRunSeconds: number };
 try {
   auth = parseLocalAuth(process.env.LOCAL_AUTH);
+  settings = {
+    httpPort: portNumber('HTTP_PORT', process.env.HTTP_PORT?.trim() || '3000'),
+    emulatorPort: portNumber('EMULATOR_PORT', process.env.EMULATOR_PORT?.trim() || '4010'),
+    // 0: the reaper runs only when asked (there is no schedule)
+    scheduleSeconds: seconds('LOCAL_SCHEDULE_SECONDS', 60, 0),
+    firstRunSeconds: seconds('LOCAL_FIRST_RUN_SECONDS', 20, 0),
+  };
 } catch (error) {
-  console.error((error as Error).message);
+  console.error(`error: ${(error as Error).message}`);
   process.exit(2);
 }
 const AUTH_LINE: Record<LocalAuth, string> = {
@@ -43,10 +62,10 @@ function tellPeople(event: PeopleEvent): void {
 let stack: Awaited<ReturnType<typeof startStack>>;
 try {
   stack = await startStack({
-    httpPort: port('HTTP_PORT', 3000),
-    emulatorPort: port('EMULATOR_PORT', 4010),
-    scheduleMs: port('LOCAL_SCHEDULE_SECONDS', 60) * 1000,
-    firstRunMs: port('LOCAL_FIRST_RUN_SECONDS', 20) * 1000,
+    httpPort: settings.httpPort,
+    emulatorPort: settings.emulatorPort,
+    scheduleMs: settings.scheduleSeconds * 1000,
+    firstRunMs: settings.firstRunSeconds * 1000,
     auth,
     onPeopleEvent: tellPeople,
   });
@@ -82,7 +101,7 @@ lf-job-stopper local stack
   LakeFormation + IAM  ${stack.emulator.url}   jobs: ${stack.emulator.url}/_admin/jobs
   Huawei auth          ${AUTH_LINE[stack.auth]}
   moto                 ${stack.moto.url}   (pid ${stack.moto.pid})
-  reaper               every ${port('LOCAL_SCHEDULE_SECONDS', 60)} s, first run in ${port('LOCAL_FIRST_RUN_SECONDS', 20)} s; policy in local/seed/stack.json
+  reaper               ${settings.scheduleSeconds > 0 ? `every ${settings.scheduleSeconds} s, first run in ${settings.firstRunSeconds} s` : 'off (LOCAL_SCHEDULE_SECONDS=0)'}; policy in local/seed/stack.json
   function logs        ${LOG_FILE}
 
 Stop a job over HTTP (signed now, valid for 5 minutes; a fresh one: npm run sign -- <jobId>):

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { watch } from '../support/child-process.js';
+
+/** The local tools run as a user runs them, given bad input: one line naming the value, an exit code, no stack. */
+async function run(script: string, args: string[], env: Record<string, string> = {}) {
+  const child = watch(process.execPath, ['--import', 'tsx', script, ...args], {
+    ...process.env,
+    HTTP_PORT: '0',
+    EMULATOR_PORT: '0',
+    ...env,
+  });
+  const [code] = await child.exited;
+  return { code, output: child.output() };
+}
+
+describe('npm start with bad settings', () => {
+  it.each([
+    ['HTTP_PORT', 'abc', 'HTTP_PORT must be a port number from 0 to 65535, got "abc"'],
+    ['EMULATOR_PORT', '70000', 'EMULATOR_PORT must be a port number from 0 to 65535, got "70000"'],
+    [
+      'LOCAL_SCHEDULE_SECONDS',
+      'soon',
+      'LOCAL_SCHEDULE_SECONDS must be a whole number of seconds from 0 to 86400, got "soon"',
+    ],
+    [
+      'LOCAL_FIRST_RUN_SECONDS',
+      '-1',
+      'LOCAL_FIRST_RUN_SECONDS must be a whole number of seconds from 0 to 86400, got "-1"',
+    ],
+  ])('refuses %s=%s before starting anything', async (name, value, message) => {
+    const { code, output } = await run('local/start.ts', [], { [name]: value });
+    expect(code).toBe(2);
+    expect(output.trim()).toBe(`error: ${message}`);
+  });
+});
+
+describe('npm run sign', () => {
+  it('prints its usage with --help', async () => {
+    const { code, output } = await run('local/sign.ts', ['--help']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/^usage: npm run sign -- <jobId> \[http url\]/);
+  });
+
+  it.each([
+    [['--bogus'], "error: Unknown option '--bogus'"],
+    [['a b'], 'error: the job id must be 1-64 letters, digits or dashes, got "a b"'],
+    [
+      ['job-1', 'not a url'],
+      'error: the url must be the local HTTP API such as http://127.0.0.1:3000, got "not a url"',
+    ],
+    [[], 'error: usage: npm run sign -- <jobId> [http url]'],
+  ])('refuses %j with exit code 2', async (args, first) => {
+    const { code, output } = await run('local/sign.ts', args);
+    expect(code).toBe(2);
+    expect(output.split('\n')[0]).toBe(first);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('npm run invoke', () => {
+  it('names a misspelt function and the right one, without starting a stack', async () => {
+    const { code, output } = await run('local/invoke.ts', ['stopjob', 'events/http-stop-job-bearer.json']);
+    expect(code).toBe(2);
+    expect(output.trim()).toBe(
+      'error: no function "stopjob" (did you mean stopJob?); one of stopJob, readStops, bulkStop, confirmStops, stopStaleJobs, snoozeJob, snoozeLink',
+    );
+  });
+
+  it('prints its usage with --help', async () => {
+    const { code, output } = await run('local/invoke.ts', ['--help']);
+    expect(code).toBe(0);
+    expect(output).toMatch(/^usage: npm run invoke -- <stopJob\|readStops\|/);
+  });
+});
