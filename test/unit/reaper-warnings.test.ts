@@ -239,6 +239,50 @@ describe('Reaper warnings (warnMinutes)', () => {
     expect(bare.published[0]?.detail).toMatchObject({ stopAt: new Date(START + 245 * MIN).toISOString() });
   });
 
+  it('moves a warned job’s stop later, never earlier, when the policy changes after the warning', async () => {
+    const r = reaper({ maxRunMinutes: 60, warnMinutes: 10 }, [job('a')]);
+    await r.runAt(START + 55 * MIN); // warned: stop at 65
+    const raised = (policy: unknown, now: number) =>
+      runReaper({
+        client: client([job('a')]),
+        sqs: new SQSClient({}),
+        queueUrl: 'http://127.0.0.1:1/123456789012/stop',
+        policy: parsePolicy(policy),
+        instanceIds: ['inst-1'],
+        now,
+        deadline: Date.now() + 60_000,
+        watches: r.watches,
+        publish: async () => {},
+      });
+    // the limit raised to 120: past the warning's stop time, but not stale under the policy now
+    expect(await raised({ maxRunMinutes: 120, warnMinutes: 10 }, START + 115 * MIN)).toMatchObject({
+      enqueued: 0,
+      waiting: 1,
+      stale: 0,
+    });
+    // the lead raised to 90: no stop sooner than 90 min after the warning (at 55)
+    expect(await raised({ maxRunMinutes: 60, warnMinutes: 90 }, START + 140 * MIN)).toMatchObject({
+      enqueued: 0,
+      waiting: 1,
+    });
+    expect(await raised({ maxRunMinutes: 60, warnMinutes: 90 }, START + 146 * MIN)).toMatchObject({
+      enqueued: 1,
+    });
+    expect(sentIds()).toEqual(['a']);
+  });
+
+  it('publishes every warning it recorded even when another could not be recorded, then fails the run', async () => {
+    const r = reaper({ maxRunMinutes: 240, warnMinutes: 30 }, [job('a'), job('b'), job('c')]);
+    const record = r.watches.recordWarning;
+    r.watches.recordWarning = async (run, ...rest) => {
+      if (run.jobId === 'b') throw new Error('ledger down');
+      return record(run, ...rest);
+    };
+    await expect(r.runAt(START + 215 * MIN)).rejects.toThrow('ledger down');
+    expect(r.published.map((event) => event.detail.jobId).sort()).toEqual(['a', 'c']);
+    expect([...r.watches.items.values()].map((watch) => watch.jobId).sort()).toEqual(['a', 'c']);
+  });
+
   it('sends no second warning when another run recorded the warning first', async () => {
     const r = reaper({ maxRunMinutes: 240, warnMinutes: 30 }, [job('a')]);
     const record = r.watches.recordWarning;

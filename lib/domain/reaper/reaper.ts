@@ -4,7 +4,14 @@ import { metrics } from '../../platform/metrics.js';
 import { runPool } from '../../platform/pool.js';
 import { type SqsClientSource, sendBatches } from '../../upstream/aws/sqs.js';
 import type { LakeFormationClient } from '../../upstream/lakeformation/client.js';
-import { type RunRef, type RunWatchStore, runKey, stopTimeOf, type Warning } from '../run-watch.js';
+import {
+  type RunRef,
+  type RunWatch,
+  type RunWatchStore,
+  runKey,
+  stopTimeOf,
+  type Warning,
+} from '../run-watch.js';
 import type { StopMessage } from '../stop-request.js';
 import type { StalePolicy } from './policy.js';
 import { scanJobs } from './scan.js';
@@ -70,7 +77,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 function decide(
   verdict: Verdict & { since: number },
-  watch: Parameters<typeof stopTimeOf>[0] | undefined,
+  watch: Pick<RunWatch, 'warning' | 'snoozedUntil'> | undefined,
   now: number,
 ): Action {
   const run: RunRef = {
@@ -94,13 +101,22 @@ function decide(
     };
     return { kind: 'warn', verdict, run, warning };
   }
-  const until = watch && stopTimeOf(watch);
-  if (until !== undefined && now <= until) {
-    // held by the snooze, not (only) by the warning's own lead
+  // The stop time as the policy stands now: never before the job is past its current limit, nor
+  // sooner after its warning than the current lead (a limit or a lead raised since the warning
+  // moves it later, never earlier), nor before a snooze ends.
+  const warning = watch?.warning;
+  const stored = watch && stopTimeOf(watch);
+  const until = Math.max(
+    stored ?? 0,
+    verdict.since + verdict.limitMinutes * 60_000,
+    warning ? warning.warnedAt + verdict.warnMinutes * 60_000 : 0,
+  );
+  if (now <= until) {
+    // held by the snooze, not (only) by the warning's lead or the limit
     return { kind: 'wait', verdict, until, snoozed: watch?.snoozedUntil === until };
   }
   // past the limit with no warning lead, or past its stop time
-  return { kind: 'stop', verdict, ...(watch?.warning && { warnedAt: watch.warning.warnedAt }) };
+  return { kind: 'stop', verdict, ...(warning && { warnedAt: warning.warnedAt }) };
 }
 
 /** Some stale jobs could not be enqueued; the run fails so that it shows up in the function's errors. */
@@ -254,13 +270,17 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
  */
 async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'warn' }>[]): Promise<number> {
   if (actions.length === 0) return 0;
-  const recorded = await runPool(
-    actions,
-    WARN_CONCURRENCY,
-    () => true,
-    async (action) =>
-      (await options.watches.recordWarning(action.run, action.warning, options.now)) ? action : false,
-  );
+  // Each warning recorded is published, even when another could not be recorded: a warning in the
+  // ledger starts the lead the owner is given, so its event must go out with it.
+  let failure: unknown;
+  const recorded = await runPool(actions, WARN_CONCURRENCY, () => true, async (action) => {
+    try {
+      return (await options.watches.recordWarning(action.run, action.warning, options.now)) ? action : false;
+    } catch (error) {
+      failure ??= error;
+      return false;
+    }
+  });
   const warned = recorded.filter((action): action is Extract<Action, { kind: 'warn' }> => !!action);
   const events = warned.map(({ run, warning, verdict }) => {
     const snoozeUrl = options.snoozeLink?.({
@@ -288,6 +308,8 @@ async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'wa
     };
   });
   await options.publish(events);
+  // the run fails (and shows in the function's errors) once what was recorded has been told
+  if (failure !== undefined) throw failure;
   return warned.length;
 }
 
