@@ -273,14 +273,21 @@ async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'wa
   // Each warning recorded is published, even when another could not be recorded: a warning in the
   // ledger starts the lead the owner is given, so its event must go out with it.
   let failure: unknown;
-  const recorded = await runPool(actions, WARN_CONCURRENCY, () => true, async (action) => {
-    try {
-      return (await options.watches.recordWarning(action.run, action.warning, options.now)) ? action : false;
-    } catch (error) {
-      failure ??= error;
-      return false;
-    }
-  });
+  const recorded = await runPool(
+    actions,
+    WARN_CONCURRENCY,
+    () => true,
+    async (action) => {
+      try {
+        return (await options.watches.recordWarning(action.run, action.warning, options.now))
+          ? action
+          : false;
+      } catch (error) {
+        failure ??= error;
+        return false;
+      }
+    },
+  );
   const warned = recorded.filter((action): action is Extract<Action, { kind: 'warn' }> => !!action);
   const events = warned.map(({ run, warning, verdict }) => {
     const snoozeUrl = options.snoozeLink?.({
