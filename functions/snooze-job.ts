@@ -12,7 +12,7 @@ import {
   loadWebhookKeys,
 } from '../lib/container/container.js';
 import { publishEvents } from '../lib/domain/lifecycle/events.js';
-import { type RunRef, type RunWatch, stopTimeOf } from '../lib/domain/run-watch.js';
+import { type RunRef, type RunWatch, runStart, stopTimeOf } from '../lib/domain/run-watch.js';
 import { verifyLink } from '../lib/domain/snooze/links.js';
 import { type SnoozeRequest, type SnoozeResult, snoozeRun } from '../lib/domain/snooze/snooze.js';
 import { requestBody } from '../lib/edge/http/body.js';
@@ -171,7 +171,11 @@ export async function snoozeLink(
       return refusedPage('expired', { job: { jobId, instanceId, runStartedAt } });
     }
     const { link, linkId } = check;
-    const run: RunRef = { instanceId: link.instanceId, jobId: link.jobId, runStartedAt: link.runStartedAt };
+    const run: RunRef = {
+      instanceId: link.instanceId,
+      jobId: link.jobId,
+      runStartedAt: runStart(link.runStartedAt),
+    };
     const watch = await getWatches().readWatch(run, now);
     const job: JobView = { ...run, ...(watch?.warning && { name: watch.warning.name }) };
     const minutes = Math.min(link.minutes, limits.maxSnoozeMinutes);

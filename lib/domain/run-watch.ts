@@ -80,6 +80,13 @@ export interface RunWatchStore {
   listWatches(ref: JobRef, limit: number, now: number): Promise<RunWatch[]>;
 }
 
+/**
+ * The name of the run that began at `ms` (epoch): its start to the second. LakeFormation's list and
+ * read answers may write one `start_time` with different precision (seconds, milliseconds); a run
+ * named to the second is the same run in both.
+ */
+export const runStart = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
 /** A run's key in maps. */
 export const runKey = (run: RunRef): string => `${run.instanceId}/${run.jobId}/${run.runStartedAt}`;
 

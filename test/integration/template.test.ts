@@ -344,7 +344,7 @@ describe('the packaged CloudFormation template', () => {
       'secretsmanager:GetSecretValue',
     ]);
     for (const role of ['SnoozeJobRole', 'SnoozeLinkRole', 'StopStaleJobsRole']) {
-      expect(JSON.stringify(statements(role))).toContain('"dynamodb:LeadingKeys":["JOB#*"]');
+      expect(JSON.stringify(statements(role))).toContain('"dynamodb:LeadingKeys":["WATCH#*"]');
     }
     expect(actions('StopStaleJobsRole')).toEqual([
       'dynamodb:BatchGetItem',

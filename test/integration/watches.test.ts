@@ -107,7 +107,7 @@ describe('run watches on the ledger table (moto DynamoDB)', () => {
       new UpdateItemCommand({
         TableName: tableName,
         Key: {
-          pk: { S: `JOB#${r.instanceId}#${r.jobId}` },
+          pk: { S: `WATCH#${r.instanceId}#${r.jobId}` },
           sk: { S: `RUN#${String(r.runStartedAt).padStart(15, '0')}` },
         },
         UpdateExpression: 'SET expiresAt = :past',

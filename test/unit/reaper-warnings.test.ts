@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { parsePolicy } from '../../lib/domain/reaper/policy.js';
 import { LINK_VALID_AFTER_STOP_MS, runReaper } from '../../lib/domain/reaper/reaper.js';
 import type { RunWatch } from '../../lib/domain/run-watch.js';
+import { snoozeRun } from '../../lib/domain/snooze/snooze.js';
 import type { LakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
 import type { Job } from '../../lib/upstream/lakeformation/job.js';
 import { memoryWatches } from '../support/fake-watches.js';
@@ -151,6 +152,28 @@ describe('Reaper warnings (warnMinutes)', () => {
     expect(sentIds()).toEqual([]);
     expect(await r.runAt(START + 401 * MIN)).toMatchObject({ enqueued: 1, snoozed: 0 });
     expect(sentIds()).toEqual(['a']);
+  });
+
+  it('finds a snooze made from a read of the job that writes its start with another precision', async () => {
+    // the list answer has milliseconds, the job's own answer (read by the snooze) whole seconds
+    const listed = job('a', START + 743);
+    const r = reaper({ maxRunMinutes: 240, warnMinutes: 30 }, [listed]);
+    await r.runAt(START + 215 * MIN);
+    const read: LakeFormationClient = {
+      ...client([]),
+      getJob: async () => ({ ...listed, startTime: START }),
+    };
+    const snoozed = await snoozeRun(
+      {
+        client: read,
+        store: r.watches,
+        limits: { maxSnoozes: 3, maxSnoozeMinutes: 240 },
+        now: () => START + 216 * MIN,
+      },
+      { ref: { instanceId: 'inst-1', jobId: 'a' }, minutes: 240, source: 'api' },
+    );
+    expect(snoozed).toMatchObject({ ok: true });
+    expect(await r.runAt(START + 300 * MIN)).toMatchObject({ enqueued: 0, snoozed: 1 });
   });
 
   it('holds a snooze for its run only: the next run of the job is warned and stopped afresh', async () => {

@@ -18,12 +18,12 @@ import {
   type SnoozeEntry,
   type Warning,
 } from '../run-watch.js';
-import { isConditionFailure, jobKey, names, seconds } from './dynamo.js';
+import { isConditionFailure, names, seconds } from './dynamo.js';
 
 /**
  * The reaper's warnings and the owners' snoozes on the stop ledger's table: one item per watched
- * job run, in the job's partition (`pk` `JOB#<instance>#<job>`, `sk` `RUN#<start, epoch ms>`), so a
- * job's runs are one query and its claim sits beside them (docs/ledger.md). Every change is
+ * job run (`pk` `WATCH#<instance>#<job>`, `sk` `RUN#<start, epoch ms>`), so a job's runs are one
+ * query (docs/ledger.md). Every change is
  * conditional: one warning per run, snoozes counted without losing one to a race, a link used once.
  * The snooze log stays small: a run has at most `maxSnoozes` (≤ 100) snoozes.
  */
@@ -40,8 +40,17 @@ const BATCH = 100;
 /** Rounds of a batch read whose keys DynamoDB left unprocessed (throttling), before giving up. */
 const UNPROCESSED_ROUNDS = 5;
 
+/**
+ * A job's watched runs have a partition of their own, apart from its claim (`JOB#…`): the functions
+ * that change them (the snooze link's among them, reachable by anyone holding a link) are granted
+ * `WATCH#*` items only, never the claims that decide one stop per run.
+ */
+const watchPartition = (ref: JobRef) => `WATCH#${ref.instanceId}#${ref.jobId}`;
 const runSortKey = (runStartedAt: number) => `RUN#${String(runStartedAt).padStart(15, '0')}`;
-const watchKey = (run: RunRef) => ({ pk: { S: jobKey(run) }, sk: { S: runSortKey(run.runStartedAt) } });
+const watchKey = (run: RunRef) => ({
+  pk: { S: watchPartition(run) },
+  sk: { S: runSortKey(run.runStartedAt) },
+});
 
 function readWatch(item: Record<string, AttributeValue> | undefined, now: number): RunWatch | undefined {
   if (!item) return undefined;
@@ -207,7 +216,7 @@ export function createWatchTable(options: WatchTableOptions): RunWatchStore {
             TableName: table,
             KeyConditionExpression: '#pk = :job AND begins_with(#sk, :run)',
             ExpressionAttributeNames: names('pk', 'sk'),
-            ExpressionAttributeValues: { ':job': { S: jobKey(ref) }, ':run': { S: 'RUN#' } },
+            ExpressionAttributeValues: { ':job': { S: watchPartition(ref) }, ':run': { S: 'RUN#' } },
             ScanIndexForward: false,
             Limit: limit,
             ConsistentRead: true,

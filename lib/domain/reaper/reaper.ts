@@ -9,6 +9,7 @@ import {
   type RunWatch,
   type RunWatchStore,
   runKey,
+  runStart,
   stopTimeOf,
   type Warning,
 } from '../run-watch.js';
@@ -83,7 +84,7 @@ function decide(
   const run: RunRef = {
     instanceId: verdict.job.instanceId,
     jobId: verdict.job.id,
-    runStartedAt: verdict.since,
+    runStartedAt: runStart(verdict.since),
   };
   if (verdict.warnMinutes > 0 && watch?.warning === undefined) {
     const stopAt = Math.max(
@@ -144,7 +145,7 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
   const runOf = (verdict: Verdict & { since: number }): RunRef => ({
     instanceId: verdict.job.instanceId,
     jobId: verdict.job.id,
-    runStartedAt: verdict.since,
+    runStartedAt: runStart(verdict.since),
   });
   // a ledger that cannot be read fails the run: no job is stopped without knowing of its snoozes
   const watches =

@@ -2,7 +2,7 @@ import type { CallOptions, JobRef, LakeFormationClient } from '../../upstream/la
 import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
 import type { Job } from '../../upstream/lakeformation/job.js';
 import { LedgerUnavailableError } from '../failures.js';
-import { type RunRef, type RunWatch, type RunWatchStore, stopTimeOf } from '../run-watch.js';
+import { type RunRef, type RunWatch, type RunWatchStore, runStart, stopTimeOf } from '../run-watch.js';
 import { isMissingJob, SAME_RUN_WITHIN_MS } from '../stop.js';
 
 /**
@@ -96,7 +96,7 @@ export async function readRunningJob(
       job,
     };
   }
-  return { ok: true, job, run: { ...ref, runStartedAt: since } };
+  return { ok: true, job, run: { ...ref, runStartedAt: runStart(since) } };
 }
 
 /**
