@@ -219,7 +219,10 @@ export async function snoozeLink(
       });
       return refusedPage(REFUSAL_PAGE[result.refusal], { job, detail: result.detail });
     }
-    await announce(result, request);
+    // the snooze is made: whatever happens to its event, the owner is told so
+    await announce(result, request).catch((error: unknown) =>
+      logger.error('Stop Snoozed could not be announced', { error }),
+    );
     return snoozedPage({
       job: { ...job, name: result.job.name },
       snoozedUntil: result.snoozedUntil,
@@ -227,7 +230,8 @@ export async function snoozeLink(
       snoozesLeft: result.snoozesLeft,
     });
   } catch (error) {
-    // LakeFormation or the ledger failed, or the link keys could not be read: nothing was changed
+    // LakeFormation or the ledger failed, or the link keys could not be read, before the snooze was
+    // recorded (or while: a write whose answer was lost). The same link tells which on the next try.
     logger.error('snooze link could not be served', { error });
     return refusedPage('unavailable', { retryAfterSeconds: 60 });
   }
@@ -246,6 +250,7 @@ export const handler = middy<SnoozeApiEvent, APIGatewayProxyResultV2, Error, Con
       defaultInstanceId: config.instanceId,
       allowedInstanceIds: config.allowedInstanceIds,
       maxSnoozeMinutes: limits.maxSnoozeMinutes,
+      signedJobRequired: config.signedJobRequired,
     }),
   )
   .use(singleUseSignatures({ ledger: getLedger }))

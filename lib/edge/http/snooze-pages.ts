@@ -184,7 +184,7 @@ export const LINK_REFUSALS = {
   unavailable: {
     status: 503,
     title: 'The snooze could not be made right now',
-    text: 'Nothing was changed. Try again in a minute: the link still works.',
+    text: 'Try again in a minute with the same link: it still works if the snooze was not made, and says so if it was.',
   },
 } as const;
 

@@ -1,7 +1,7 @@
 import { parseSnoozeBody, readId } from '../../domain/stop-request.js';
 import type { HttpMiddleware, WebhookEvent } from './event.js';
 import { ProblemError } from './problems.js';
-import { accepted, checkBinding } from './stop-route.js';
+import { accepted, checkBinding, requireSignedBinding } from './stop-route.js';
 
 /** What `POST …/jobs/{jobId}/snooze` and `GET …/jobs/{jobId}/snoozes` ask for, validated. */
 export type SnoozeApiRequest =
@@ -28,10 +28,13 @@ export function snoozeRoute({
   defaultInstanceId,
   allowedInstanceIds,
   maxSnoozeMinutes,
+  signedJobRequired = false,
 }: {
   defaultInstanceId: string;
   allowedInstanceIds: ReadonlySet<string>;
   maxSnoozeMinutes: number;
+  /** As for a stop: a signed snooze body must name its `jobId` (and the path's instance). */
+  signedJobRequired?: boolean;
 }): HttpMiddleware<SnoozeApiEvent> {
   return {
     before: ({ event }) => {
@@ -43,7 +46,10 @@ export function snoozeRoute({
       const body = listing
         ? undefined
         : accepted(parseSnoozeBody(event.rawBody.toString('utf8'), maxSnoozeMinutes));
-      if (body) checkBinding(body, jobId, instanceId);
+      if (body) {
+        checkBinding(body, jobId, instanceId);
+        if (signedJobRequired) requireSignedBinding(event, body);
+      }
       if (!allowedInstanceIds.has(instanceId)) {
         throw new ProblemError(
           'INSTANCE_NOT_ALLOWED',

@@ -1,5 +1,5 @@
 import { parseStopBody, type Read, type Refusal, readId, type StopBody } from '../../domain/stop-request.js';
-import type { HttpMiddleware, StopJobEvent } from './event.js';
+import type { HttpMiddleware, StopJobEvent, WebhookEvent } from './event.js';
 import { ProblemError } from './problems.js';
 
 /** The request part `read`, or its refusal as the webhook answers it (a 400 naming the field at fault). */
@@ -29,6 +29,30 @@ export function checkBinding(body: StopBody, jobId: string, instanceId: string):
 }
 
 /**
+ * `WEBHOOK_SIGNED_JOB_REQUIRED`: a signed body must name the job it is for, and the instance when the
+ * path names one; otherwise its signature could be replayed against another job's path within its
+ * window (the signature covers the body, not the path).
+ */
+export function requireSignedBinding(event: WebhookEvent, body: StopBody): void {
+  if (event.caller?.method !== 'hmac') return;
+  if (body.jobId === undefined) {
+    throw new ProblemError(
+      'INVALID_MESSAGE',
+      'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
+      { members: { field: 'jobId' } },
+    );
+  }
+  // a body naming only its job would also reach that job id on any other allowed instance
+  if (event.pathParameters?.instanceId !== undefined && body.instanceId === undefined) {
+    throw new ProblemError(
+      'INVALID_MESSAGE',
+      'a signed body for a path that names an instance must name that instanceId too (this service requires it): sign {"jobId": "...", "instanceId": "...", ...}',
+      { members: { field: 'instanceId' } },
+    );
+  }
+}
+
+/**
  * Input validation, then the instance allow-list: a malformed id is a 400 before a well-formed but
  * unlisted instance is a 403.
  */
@@ -53,23 +77,7 @@ export function stopRequest({
       );
       const body = accepted(parseStopBody(event.rawBody.toString('utf8')));
       checkBinding(body, jobId, instanceId);
-      if (signedJobRequired && event.caller?.method === 'hmac') {
-        if (body.jobId === undefined) {
-          throw new ProblemError(
-            'INVALID_MESSAGE',
-            'a signed body must name the jobId it is for (this service requires it): sign {"jobId": "...", ...}',
-            { members: { field: 'jobId' } },
-          );
-        }
-        // a body naming only its job would also reach that job id on any other allowed instance
-        if (event.pathParameters?.instanceId !== undefined && body.instanceId === undefined) {
-          throw new ProblemError(
-            'INVALID_MESSAGE',
-            'a signed body for a path that names an instance must name that instanceId too (this service requires it): sign {"jobId": "...", "instanceId": "...", ...}',
-            { members: { field: 'instanceId' } },
-          );
-        }
-      }
+      if (signedJobRequired) requireSignedBinding(event, body);
       const { reason, runStartedAt } = body;
       if (!allowedInstanceIds.has(instanceId)) {
         throw new ProblemError(
