@@ -7,6 +7,7 @@ import {
   getLedger,
   getQueueLakeFormationClient,
   getSqsClient,
+  getWatches,
 } from '../lib/container/container.js';
 import {
   injectLakeFormation,
@@ -33,6 +34,7 @@ export async function bulkStop(
     deadline,
     ledger: getLedger(),
     announce: getAnnouncer(),
+    watches: getWatches(),
     ...(config.stopQueueUrl !== undefined && {
       retries: { queueUrl: config.stopQueueUrl, backoff: config.retryBackoff },
     }),

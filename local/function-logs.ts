@@ -26,6 +26,7 @@ export function describe(line: Line): string | undefined {
     case 'request rejected':
       return `HTTP    rejected: ${line.code} (${line.detail})`;
     case 'message processed':
+      if (line.outcome === undefined) return `QUEUE   job ${short(line.jobId)} → ${line.detail}`;
       return `QUEUE   job ${short(line.jobId)} → ${line.outcome}${extra(line) ? ` (${extra(line)})` : ''}`;
     case 'message dead-lettered':
       return `QUEUE   message ${short(line.messageId)} → DLQ ${line.errorCode}: ${line.errorMessage}`;

@@ -299,6 +299,7 @@ describe('the packaged CloudFormation template', () => {
       'sqs:SendMessage',
     ]);
     expect(actions('BulkStopRole')).toEqual([
+      'dynamodb:BatchGetItem',
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
@@ -343,7 +344,7 @@ describe('the packaged CloudFormation template', () => {
       'logs:PutLogEvents',
       'secretsmanager:GetSecretValue',
     ]);
-    for (const role of ['SnoozeJobRole', 'SnoozeLinkRole', 'StopStaleJobsRole']) {
+    for (const role of ['SnoozeJobRole', 'SnoozeLinkRole', 'StopStaleJobsRole', 'BulkStopRole']) {
       expect(JSON.stringify(statements(role))).toContain('"dynamodb:LeadingKeys":["WATCH#*"]');
     }
     expect(actions('StopStaleJobsRole')).toEqual([

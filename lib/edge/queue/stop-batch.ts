@@ -11,7 +11,9 @@ import type { StopRecord } from '../../domain/ledger/records.js';
 import { stopOnce } from '../../domain/ledger/stop-once.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
 import { outcomeDeadLetterCode } from '../../domain/outcomes.js';
+import { REAPER_SOURCE } from '../../domain/reaper/reaper.js';
 import type { RetryBackoff } from '../../domain/retry-policy.js';
+import { type RunWatchStore, runKey, runStart } from '../../domain/run-watch.js';
 import { parseRunStartedAt, parseStopMessage, type StopMessage } from '../../domain/stop-request.js';
 import type { SqsClientSource } from '../../upstream/aws/sqs.js';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
@@ -28,6 +30,11 @@ export interface BulkStopOptions extends StopGroupsOptions {
   ledger?: LedgerTable;
   /** Told of each stop recorded (its confirmation, its event). */
   announce?: (record: StopRecord) => Promise<void>;
+  /**
+   * The runs' snoozes: a reaper stop of a run its owner snoozed after the stop was queued is not
+   * made (acknowledged, with why). Without it, every stop is made.
+   */
+  watches?: Pick<RunWatchStore, 'readWatches'>;
   /**
    * The queue the records came from (`STOP_QUEUE_URL`) and the back-off of retried messages: each
    * gets its visibility timeout by its receive count. Without them, a retried message comes back
@@ -100,6 +107,8 @@ export async function processStopBatch(
     stops.push({ ref, runStartedAt: parseRunStartedAt(message.runStartedAt), item: { record, message } });
   }
 
+  const due = options.watches ? await dropSnoozed(stops, options.watches, settle) : stops;
+
   const ledger = options.ledger;
   const stopGroup: StopOneGroup<QueueItem> | undefined = ledger
     ? async (group, { deadline }) => {
@@ -117,7 +126,7 @@ export async function processStopBatch(
         return { result, stopId };
       }
     : undefined;
-  await stopGroups(groupStops(stops), { ...options, ...(stopGroup && { stopGroup }) }, (group, verdict) => {
+  await stopGroups(groupStops(due), { ...options, ...(stopGroup && { stopGroup }) }, (group, verdict) => {
     for (const { record, message } of group.items) {
       const context = { messageId: record.messageId, ...messageContext(group.ref, message) };
       if ('failure' in verdict) {
@@ -188,4 +197,54 @@ function messageContext(ref: JobRef, message: StopMessage) {
     reason: message.reason,
     ...(message.runStartedAt !== undefined && { runStartedAt: message.runStartedAt }),
   };
+}
+
+/**
+ * Takes out of `stops` the reaper's stops of runs snoozed since the reaper queued them: the owner's
+ * snooze wins over a stop not made yet. A ledger that cannot be read retries them (never a stop
+ * made past a snooze that might be there).
+ */
+async function dropSnoozed(
+  stops: StopItem<QueueItem>[],
+  watches: Pick<RunWatchStore, 'readWatches'>,
+  settle: (report: MessageReport) => void,
+): Promise<StopItem<QueueItem>[]> {
+  const reaped = stops.filter(
+    (stop) => stop.item.message.source === REAPER_SOURCE && stop.runStartedAt !== undefined,
+  );
+  if (reaped.length === 0) return stops;
+  const runOf = (stop: StopItem<QueueItem>) => ({
+    ...stop.ref,
+    runStartedAt: runStart(stop.runStartedAt as number),
+  });
+  const now = Date.now();
+  const dropped = new Set<StopItem<QueueItem>>();
+  let found: Awaited<ReturnType<RunWatchStore['readWatches']>>;
+  try {
+    found = await watches.readWatches(reaped.map(runOf), now);
+  } catch (error) {
+    for (const stop of reaped) {
+      dropped.add(stop);
+      settle({
+        messageId: stop.item.record.messageId,
+        ...messageContext(stop.ref, stop.item.message),
+        disposition: 'retry',
+        errorCode: 'LEDGER_UNAVAILABLE',
+        errorMessage: `the run's snoozes could not be read (${(error as Error).message})`,
+      });
+    }
+    return stops.filter((stop) => !dropped.has(stop));
+  }
+  for (const stop of reaped) {
+    const until = found.get(runKey(runOf(stop)))?.snoozedUntil;
+    if (until === undefined || until <= now) continue;
+    dropped.add(stop);
+    settle({
+      messageId: stop.item.record.messageId,
+      ...messageContext(stop.ref, stop.item.message),
+      disposition: 'acknowledged',
+      detail: `not stopped: the run was snoozed until ${new Date(until).toISOString()} after the reaper queued its stop`,
+    });
+  }
+  return stops.filter((stop) => !dropped.has(stop));
 }
