@@ -144,7 +144,8 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const logs = captureLogs();
     const stopId = await stop(job({ neverStops: true }).id);
     const record = await recordWhen(stopId, (r) => r.state === 'STUCK');
-    expect(eventsOf(stopId)).toContain('Stop Stuck');
+    // the event goes out after the record is written: under load it can come a moment later
+    await expect.poll(() => eventsOf(stopId), { timeout: 5_000 }).toContain('Stop Stuck');
     // at least this stop's (another test's stubborn job may end in the same window)
     expect(emfTotals(logs.lines).StopStuck).toBeGreaterThanOrEqual(1);
     expect(record.events).toContainEqual(expect.objectContaining({ type: 'Stop Stuck' }));

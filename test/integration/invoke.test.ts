@@ -60,6 +60,8 @@ describe('npm run invoke', () => {
     const { code, stdout, stderr } = await invoke(...args);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/usage: npm run invoke|cannot read the event/);
+    expect(stderr).toMatch(
+      /usage: npm run invoke|cannot read the event|error: no function "stopAll"; one of stopJob/,
+    );
   });
 });

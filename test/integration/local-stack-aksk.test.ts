@@ -120,7 +120,7 @@ describe('LOCAL_AUTH', () => {
 
     expect(code).toBe(2);
     expect(wrong.output().trim().split('\n')).toEqual([
-      'LOCAL_AUTH must be password or aksk, got "AKSK-please"',
+      'error: LOCAL_AUTH must be password or aksk, got "AKSK-please"',
     ]);
   });
 });
