@@ -196,13 +196,14 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
 
     expect(await drain()).toEqual([]);
     expect(summary).toMatchObject({ stale: expected.size, enqueued: 0, capped: true });
-    // the reaper-capped alarm: namespace LfJobStopper, ReaperCapped, dimension service=lf-job-stopper only
+    // the reaper-capped alarm: namespace LfJobStopper, ReaperCapped, dimensions service and stage only
     const emf = logs.lines.filter((line) => line._aws !== undefined);
     expect(emf).toHaveLength(1);
     expect(emf[0]).toMatchObject({
       service: 'lf-job-stopper',
+      stage: 'local',
       ReaperCapped: 1,
-      _aws: { CloudWatchMetrics: [{ Namespace: 'LfJobStopper', Dimensions: [['service']] }] },
+      _aws: { CloudWatchMetrics: [{ Namespace: 'LfJobStopper', Dimensions: [['service', 'stage']] }] },
     });
     expect(emfTotals(logs.lines)).toMatchObject({ StaleJobs: expected.size, StopsEnqueued: 0 });
   });

@@ -91,6 +91,48 @@ describe('the packaged CloudFormation template', () => {
     ]);
   });
 
+  it('traces every function with X-Ray, tags the stack with its stage, and keeps each stage’s metrics apart', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+      expect((fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.STAGE).toBe(
+        'ci',
+      );
+      expect(fn.Properties.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'service', Value: 'lf-job-stopper' },
+          { Key: 'stage', Value: 'ci' },
+        ]),
+      );
+    }
+    for (const [name] of ofType('AWS::IAM::Role')) {
+      expect(JSON.stringify(props(name).ManagedPolicyArns), name).toContain(
+        ':iam::aws:policy/AWSXRayDaemonWriteAccess',
+      );
+    }
+    const custom = ofType('AWS::CloudWatch::Alarm')
+      .map(([, alarm]) => alarm.Properties)
+      .filter((alarm) => alarm.Namespace === 'LfJobStopper');
+    expect(custom.length).toBeGreaterThanOrEqual(4);
+    for (const alarm of custom) {
+      expect(alarm.Dimensions).toEqual([
+        { Name: 'service', Value: 'lf-job-stopper' },
+        { Name: 'stage', Value: 'ci' },
+      ]);
+    }
+  });
+
+  it('alarms when the queue function fails a whole batch', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        AlarmName: 'lf-job-stopper-ci-queue-errors',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'BulkStopLambdaFunction' } }],
+      }),
+    );
+  });
+
   it('gives the reaper the API endpoint for its snooze links, and the snooze functions the reaper policy', () => {
     const env = (name: string) =>
       (props(`${name}LambdaFunction`).Environment as { Variables: Record<string, unknown> }).Variables;
@@ -207,7 +249,10 @@ describe('the packaged CloudFormation template', () => {
         expect.objectContaining({
           Namespace: 'LfJobStopper',
           MetricName: 'RunChanged',
-          Dimensions: [{ Name: 'service', Value: 'lf-job-stopper' }],
+          Dimensions: [
+            { Name: 'service', Value: 'lf-job-stopper' },
+            { Name: 'stage', Value: 'ci' },
+          ],
           Statistic: 'Sum',
           Period: 3600,
           Threshold: 10,
