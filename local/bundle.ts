@@ -41,7 +41,12 @@ export async function buildBundles(
 ): Promise<Record<string, { file: string; bytes: number }>> {
   const custom = await serverlessBlock<{ esbuild: Record<string, unknown> }>('custom');
   const { outputFileExtension, exclude, ...esbuild } = custom.esbuild;
-  const extension = String(outputFileExtension ?? '.mjs');
+  // a `${param:…}` is the deployed stages' value (params.default)
+  const param = /^\$\{param:(\w+)\}$/.exec(String(outputFileExtension))?.[1];
+  const defaults = param
+    ? (await serverlessBlock<{ default?: Record<string, unknown> }>('params')).default
+    : {};
+  const extension = String((param ? defaults?.[param] : outputFileExtension) ?? '.mjs');
   const result = await build({
     ...(esbuild as BuildOptions),
     absWorkingDir: fileURLToPath(ROOT),

@@ -43,6 +43,8 @@ export interface StackOptions {
   httpPort?: number;
   /** @default 0 (a free port) */
   emulatorPort?: number;
+  /** moto's port (the local stage of serverless.yml names its queues on 4566). @default 0 (a free port) */
+  motoPort?: number;
   /** Reaper period; 0 runs it only on demand. @default 60000 */
   scheduleMs?: number;
   /** Delay before the first reaper run. @default 5000 */
@@ -367,7 +369,7 @@ async function readJson<T>(name: string): Promise<T> {
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const seed = await readJson<EmulatorOptions>('demo.json');
   const config = await readJson<StackConfig>('stack.json');
-  const moto = await startMoto();
+  const moto = await startMoto(options.motoPort ? { port: options.motoPort } : {});
   const cleanups: (() => Promise<void> | void)[] = [() => moto.stop()];
   try {
     const auth = options.auth ?? 'password';

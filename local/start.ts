@@ -7,7 +7,7 @@ import { type LocalAuth, type PeopleEvent, parseLocalAuth, startStack } from './
 
 /**
  * `npm start`: the whole product on this machine with an embedded default. Ports: HTTP_PORT (3000),
- * EMULATOR_PORT (4010); 0 picks free ones. LOCAL_SCHEDULE_SECONDS sets the reaper period (60).
+ * EMULATOR_PORT (4010), MOTO_PORT (4566); 0 picks free ones. LOCAL_SCHEDULE_SECONDS sets the reaper period (60).
  * LOCAL_AUTH=aksk makes the functions sign their LakeFormation requests with an access key, and the
  * emulator refuse anything else (default `password`: IAM sign-in and tokens).
  */
@@ -25,12 +25,20 @@ function seconds(name: string, fallback: number, min: number): number {
 }
 
 let auth: LocalAuth;
-let settings: { httpPort: number; emulatorPort: number; scheduleSeconds: number; firstRunSeconds: number };
+let settings: {
+  httpPort: number;
+  emulatorPort: number;
+  motoPort: number;
+  scheduleSeconds: number;
+  firstRunSeconds: number;
+};
 try {
   auth = parseLocalAuth(process.env.LOCAL_AUTH);
   settings = {
     httpPort: portNumber('HTTP_PORT', process.env.HTTP_PORT?.trim() || '3000'),
     emulatorPort: portNumber('EMULATOR_PORT', process.env.EMULATOR_PORT?.trim() || '4010'),
+    // serverless.yml's local stage names its queues on this port (serverless invoke local)
+    motoPort: portNumber('MOTO_PORT', process.env.MOTO_PORT?.trim() || '4566'),
     // 0: the reaper runs only when asked (there is no schedule)
     scheduleSeconds: seconds('LOCAL_SCHEDULE_SECONDS', 60, 0),
     firstRunSeconds: seconds('LOCAL_FIRST_RUN_SECONDS', 20, 0),
@@ -64,6 +72,7 @@ try {
   stack = await startStack({
     httpPort: settings.httpPort,
     emulatorPort: settings.emulatorPort,
+    motoPort: settings.motoPort,
     scheduleMs: settings.scheduleSeconds * 1000,
     firstRunMs: settings.firstRunSeconds * 1000,
     auth,

@@ -18,6 +18,7 @@ const start = (env: NodeJS.ProcessEnv) =>
     ...process.env,
     HTTP_PORT: '0',
     EMULATOR_PORT: '0',
+    MOTO_PORT: '0',
     // no reaper run during the test: only the stop it makes
     LOCAL_SCHEDULE_SECONDS: '3600',
     LOCAL_FIRST_RUN_SECONDS: '3600',

@@ -25,6 +25,7 @@ beforeAll(async () => {
     ...process.env,
     HTTP_PORT: '0',
     EMULATOR_PORT: '0',
+    MOTO_PORT: '0',
     LOCAL_SCHEDULE_SECONDS: '3',
     LOCAL_FIRST_RUN_SECONDS: '3',
     AWS_ENDPOINT_URL: '',
@@ -54,6 +55,7 @@ describe('npm start without moto_server', () => {
       PATH: bin,
       HTTP_PORT: '0',
       EMULATOR_PORT: '0',
+      MOTO_PORT: '0',
     });
     const [code] = await lonely.exited;
     await rm(bin, { recursive: true, force: true });

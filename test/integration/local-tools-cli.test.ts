@@ -7,6 +7,7 @@ async function run(script: string, args: string[], env: Record<string, string> =
     ...process.env,
     HTTP_PORT: '0',
     EMULATOR_PORT: '0',
+    MOTO_PORT: '0',
     ...env,
   });
   const [code] = await child.exited;

@@ -68,6 +68,7 @@ describe('npm start', () => {
       ...process.env,
       HTTP_PORT: '0',
       EMULATOR_PORT: '0',
+      MOTO_PORT: '0',
       AWS_ENDPOINT_URL: '',
     });
     await npm.waitFor(/Ctrl-C stops everything/, 60_000);
