@@ -37,7 +37,15 @@ beforeAll(async () => {
   });
 
   dir = await mkdtemp(join(tmpdir(), 'lf-offline-'));
-  for (const entry of ['serverless.yml', 'package.json', 'tsconfig.json', 'functions', 'lib', 'iam', 'scripts']) {
+  for (const entry of [
+    'serverless.yml',
+    'package.json',
+    'tsconfig.json',
+    'functions',
+    'lib',
+    'iam',
+    'scripts',
+  ]) {
     await cp(entry, join(dir, entry), { recursive: true });
   }
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'), 'dir');
