@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { enqueueStops } from '../lib/domain/enqueue.js';
 import {
   checkStopMessage,
@@ -9,6 +10,7 @@ import {
 } from '../lib/domain/stop-request.js';
 import { isJsonObject } from '../lib/platform/objects.js';
 import { isTextUpTo } from '../lib/platform/text.js';
+import { AWS_CLIENT_OPTIONS } from '../lib/upstream/aws/client-options.js';
 import { isMain } from './is-main.js';
 
 /**
@@ -172,9 +174,22 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
 
+  // the region first: a send that cannot start must not read as one that may have sent some
+  const region =
+    io.env.AWS_REGION?.trim() ||
+    io.env.AWS_DEFAULT_REGION?.trim() ||
+    regionOfQueue(queueUrl ?? '') ||
+    (await sdkRegion());
+  if (!region) {
+    io.err(
+      'no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
+    );
+    return 2;
+  }
+
   let result: Awaited<ReturnType<typeof enqueueStops>>;
   try {
-    result = await enqueueStops(queueUrl ?? '', messages);
+    result = await enqueueStops(queueUrl ?? '', messages, new SQSClient({ ...AWS_CLIENT_OPTIONS, region }));
   } catch (error) {
     io.err(
       `sending failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n` +
@@ -189,6 +204,20 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   io.out(`sent ${sent} of ${messages.length} stop request(s) to ${queueUrl}${skipped}`);
   return failed.length > 0 ? 1 : 0;
+}
+
+/** The region an SQS queue URL names (`https://sqs.eu-west-1.amazonaws.com/…`). */
+function regionOfQueue(url: string): string | undefined {
+  return /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\//.exec(url)?.[1];
+}
+
+/** The region the AWS SDK finds on its own (a profile's), if any. */
+async function sdkRegion(): Promise<string | undefined> {
+  try {
+    return await new SQSClient({}).config.region();
+  } catch {
+    return undefined;
+  }
 }
 
 function parseCliArgs(argv: string[]) {

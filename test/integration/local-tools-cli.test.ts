@@ -73,3 +73,17 @@ describe('npm run invoke', () => {
     expect(output).toMatch(/^usage: npm run invoke -- <stopJob\|readStops\|/);
   });
 });
+
+describe('npm run enqueue', () => {
+  it('names a missing AWS region before sending anything', async () => {
+    const { code, output } = await run(
+      'cli/enqueue-stops.ts',
+      ['--queue-url', 'http://127.0.0.1:9/123456789012/stop', 'job-1'],
+      { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_CONFIG_FILE: '/nonexistent', AWS_PROFILE: '' },
+    );
+    expect(code).toBe(2);
+    expect(output.trim()).toBe(
+      'no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
+    );
+  });
+});
