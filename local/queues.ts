@@ -1,6 +1,6 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
-/** serverless.yml's: retried messages outlast 24 h of LakeFormation outage (README, "Riding out outages"). */
+/** serverless.yml's: retried messages outlast 24 h of LakeFormation outage (docs/queue.md, "Riding out outages and throttling"). */
 export const MAX_RECEIVE_COUNT = 1000;
 
 /**

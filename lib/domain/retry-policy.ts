@@ -4,7 +4,7 @@
  * `baseSeconds`, with at most ±20 % jitter, never past `maxSeconds`. Together with the queue's
  * `maxReceiveCount` this decides how long an outage a request survives before the DLQ
  * ({@link receivesToSurvive}), and `maxSeconds` plus the breaker's longest probe interval how soon
- * after recovery it is made (README, "Riding out outages").
+ * after recovery it is made (docs/queue.md, "Riding out outages and throttling").
  */
 export interface RetryBackoff {
   /** The first retry's delay. @default 30 */

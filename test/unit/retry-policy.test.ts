@@ -43,7 +43,7 @@ describe('Function: pausedDelaySeconds()', () => {
   });
 });
 
-describe('the outage arithmetic (README, "Riding out outages and throttling")', () => {
+describe('the outage arithmetic (docs/queue.md, "Riding out outages and throttling")', () => {
   it('needs at most 293 receives for 24 h of outage, however many containers probe, and waits at most 665 s after recovery', () => {
     expect(receivesDuringOutage(24 * 3600, DEFAULT_RETRY_BACKOFF)).toBe(293);
     // each receive away at least half its back-off: 15, 30, 60, 120, 240, then 300 s
