@@ -13,7 +13,7 @@ export const USAGE = `usage: npm run stops -- list <jobId> [--instance <id>] [--
 
   --url <url>        the HTTP API (default: LF_STOPPER_URL, else the local stack http://127.0.0.1:3000)
   --token <token>    a bearer token of the webhook keys (default: LF_STOPPER_TOKEN; the local stack's own
-                     token when --url is the local stack)
+                     token when --url is the local stack, http://127.0.0.1:<port>)
   --instance <id>    list the stops of a job of this instance (default: the service's default instance)
   --limit <n>        stops per page, 1-100 (default 20)
   --all              follow nextToken to the end
@@ -116,7 +116,9 @@ export async function main(argv: string[], io: StopsIo): Promise<number> {
     io.err(`error: --url must be the HTTP API's base URL such as ${LOCAL_URL}, got ${JSON.stringify(base)}`);
     return 2;
   }
-  const token = values.token ?? io.env.LF_STOPPER_TOKEN ?? (base === LOCAL_URL ? localToken() : undefined);
+  // the local stack (on whatever port npm start was given) takes its own demo token
+  const local = /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(base);
+  const token = values.token ?? io.env.LF_STOPPER_TOKEN ?? (local ? localToken() : undefined);
   if (!token) {
     io.err(
       'error: no bearer token: pass --token or set LF_STOPPER_TOKEN (a bearerTokens entry of the webhook secret)',

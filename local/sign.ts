@@ -22,7 +22,7 @@ export function signedCurl(httpUrl: string, jobId: string, reason = 'stopped fro
   ].join(' \\\n');
 }
 
-const USAGE = `usage: npm run sign -- <jobId> [http url]
+const USAGE = `usage: npm run sign -- <jobId> [--url <http url>]
 
   Prints a curl that stops <jobId> through the local stack's HTTP API (default http://127.0.0.1:3000),
   signed now with the local HMAC key (valid for 5 minutes).`;
@@ -30,16 +30,19 @@ const USAGE = `usage: npm run sign -- <jobId> [http url]
 // `npm run sign -- <jobId> [http://127.0.0.1:3000]`: a fresh signed curl for the running local stack.
 if (isMain(import.meta.url)) {
   runCli(async () => {
-    const { positionals } = parseCommandLine(USAGE, () =>
+    const { positionals, values } = parseCommandLine(USAGE, () =>
       parseArgs({
         args: process.argv.slice(2),
-        options: { ...HELP_OPTION },
+        options: { ...HELP_OPTION, url: { type: 'string' } },
         allowPositionals: true,
         strict: true,
       }),
     );
-    const [jobId, url = 'http://127.0.0.1:3000', ...rest] = positionals;
+    // the URL as a flag (as npm run stops takes it) or, as before, a second argument
+    const [jobId, positionalUrl, ...rest] = positionals;
     if (jobId === undefined || rest.length > 0) throw new UsageError(USAGE);
+    if (values.url !== undefined && positionalUrl !== undefined) throw new UsageError(USAGE);
+    const url = values.url ?? positionalUrl ?? 'http://127.0.0.1:3000';
     if (!isValidId(jobId)) {
       throw new UsageError(`the job id must be 1-64 letters, digits or dashes, got ${JSON.stringify(jobId)}`);
     }

@@ -94,6 +94,8 @@ try {
 }
 
 const jobs = stack.emulator.store.all();
+// the CLIs default to port 3000: name the stack's URL when it is another
+const urlFlag = stack.httpUrl === 'http://127.0.0.1:3000' ? '' : ` --url ${stack.httpUrl}`;
 const byName = (name: string) => jobs.find((job) => job.name === name)?.id ?? jobs[0]?.id ?? 'JOB_ID';
 // moto reads the service from the credential scope and does not check the signature.
 const queueCurl = [
@@ -113,14 +115,14 @@ lf-job-stopper local stack
   reaper               ${settings.scheduleSeconds > 0 ? `every ${settings.scheduleSeconds} s, first run in ${settings.firstRunSeconds} s` : 'off (LOCAL_SCHEDULE_SECONDS=0)'}; policy in local/seed/stack.json
   function logs        ${LOG_FILE}
 
-Stop a job over HTTP (signed now, valid for 5 minutes; a fresh one: npm run sign -- <jobId>):
+Stop a job over HTTP (signed now, valid for 5 minutes; a fresh one: npm run sign -- <jobId>${urlFlag}):
 
 ${signedCurl(stack.httpUrl, byName('obs_lake_discovery'))}
 
 Every answer carries a stopId, its receipt in the stop ledger (a 202 also has Location: /stops/<stopId>):
 
 curl -sS ${stack.httpUrl}/stops/<stopId> -H 'Authorization: Bearer ${stack.config.webhook.bearerTokens[0] ?? ''}'
-npm run stops -- list ${byName('obs_lake_discovery')}     (a job's stops; npm run stops -- show <stopId>)
+npm run stops -- list ${byName('obs_lake_discovery')}${urlFlag}     (a job's stops; npm run stops -- show <stopId>)
 
 Stop one through the queue:
 
@@ -136,7 +138,7 @@ ${byName('quarterly_ledger_reconcile')} and prints the snooze link of the warnin
 Open the link in a browser and press the button, and the reaper leaves the job alone ("job snoozed").
 Snoozes of a job, and snoozing through the API instead:
 
-npm run stops -- snoozes ${byName('quarterly_ledger_reconcile')}
+npm run stops -- snoozes ${byName('quarterly_ledger_reconcile')}${urlFlag}
 curl -sS -X POST ${stack.httpUrl}/jobs/${byName('quarterly_ledger_reconcile')}/snooze -H 'Authorization: Bearer ${stack.config.webhook.bearerTokens[0] ?? ''}' \\
   -H 'Content-Type: application/json' -d '{"minutes": 60, "reason": "month-end close"}'
 

@@ -196,11 +196,12 @@ export async function main(argv: string[], io: PreflightIo): Promise<number> {
   ];
 
   let failed = 0;
+  let skipped = 0;
   io.out(`preflight of stage ${stage} (AWS region ${region})`);
   for (const check of checks) {
     if (!configured && check.name !== 'configuration') {
       io.out(`  -  ${check.name}: not checked (the configuration is not valid)`);
-      failed++;
+      skipped++;
       continue;
     }
     try {
@@ -212,7 +213,8 @@ export async function main(argv: string[], io: PreflightIo): Promise<number> {
       io.out(`  !! ${check.name}: ${message}${param ? ` (serverless.yml: params.${stage}.${param})` : ''}`);
     }
   }
-  io.out(failed === 0 ? 'ready to deploy' : `${failed} check(s) failed: not ready to deploy`);
+  const unchecked = skipped > 0 ? `, ${skipped} not checked` : '';
+  io.out(failed === 0 ? 'ready to deploy' : `${failed} check(s) failed${unchecked}: not ready to deploy`);
   return failed === 0 ? 0 : 1;
 }
 

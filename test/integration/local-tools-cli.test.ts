@@ -36,10 +36,21 @@ describe('npm start with bad settings', () => {
 });
 
 describe('npm run sign', () => {
+  it('takes the URL as --url, as npm run stops does, or as a second argument', async () => {
+    for (const args of [
+      ['job-1', '--url', 'http://127.0.0.1:3999'],
+      ['job-1', 'http://127.0.0.1:3999'],
+    ]) {
+      const { code, output } = await run('local/sign.ts', args);
+      expect(code).toBe(0);
+      expect(output).toMatch(/^curl -sS -X POST http:\/\/127\.0\.0\.1:3999\/jobs\/job-1\/stop/);
+    }
+  });
+
   it('prints its usage with --help', async () => {
     const { code, output } = await run('local/sign.ts', ['--help']);
     expect(code).toBe(0);
-    expect(output).toMatch(/^usage: npm run sign -- <jobId> \[http url\]/);
+    expect(output).toMatch(/^usage: npm run sign -- <jobId> \[--url <http url>\]/);
   });
 
   it.each([
@@ -49,7 +60,7 @@ describe('npm run sign', () => {
       ['job-1', 'not a url'],
       'error: the url must be the local HTTP API such as http://127.0.0.1:3000, got "not a url"',
     ],
-    [[], 'error: usage: npm run sign -- <jobId> [http url]'],
+    [[], 'error: usage: npm run sign -- <jobId> [--url <http url>]'],
   ])('refuses %j with exit code 2', async (args, first) => {
     const { code, output } = await run('local/sign.ts', args);
     expect(code).toBe(2);

@@ -103,6 +103,20 @@ describe('npm run stops', () => {
     expect(out).toContain('second');
   });
 
+  it('uses the local stack’s own token for the local stack on any port, never for another host', async () => {
+    const noToken = { LF_STOPPER_TOKEN: undefined as unknown as string };
+    const local = await run(
+      ['list', 'job-1', '--url', 'http://127.0.0.1:3999'],
+      [{ status: 200, body: { items: [] } }],
+      noToken,
+    );
+    expect(local.code).toBe(0);
+    expect(local.asked[0]?.authorization).toBe('Bearer local-demo-bearer-token');
+    const remote = await run(['list', 'job-1', '--url', 'https://api.example.com'], [], noToken);
+    expect(remote.code).toBe(2);
+    expect(remote.err).toContain('no bearer token');
+  });
+
   it('shows one stop with its requests and events', async () => {
     const { code, out } = await run(['show', STOP.stopId], [{ status: 200, body: STOP }]);
     expect(code).toBe(0);

@@ -109,7 +109,7 @@ export function snoozeOfferPage(view: {
 }): APIGatewayProxyStructuredResultV2 {
   const stop = view.stopAt === undefined ? 'when its limit has passed' : formatTime(view.stopAt);
   const body = `<p>The stale-job reaper will stop this job at its first run after the stop time below.
-You can postpone that stop by ${escapeHtml(formatMinutes(view.minutes))}.</p>
+You can snooze it for ${escapeHtml(formatMinutes(view.minutes))} from now: the reaper then leaves it alone until the later of the stop time and the end of the snooze.</p>
 ${details(view.job, [
   ['Stop time', stop],
   ['Snoozes left', String(view.snoozesLeft)],
