@@ -48,12 +48,12 @@ function reaper(policy: unknown, jobs: Job[], initial: RunWatch[] = []) {
   const watches = memoryWatches(initial);
   const published: { type: string; detail: Record<string, unknown> }[] = [];
   const links: unknown[] = [];
-  const runAt = (now: number, options: { link?: boolean } = {}) =>
+  const runAt = (now: number, options: { link?: boolean; policy?: unknown } = {}) =>
     runReaper({
       client: client(jobs),
       sqs: new SQSClient({}),
       queueUrl: 'http://127.0.0.1:1/123456789012/stop',
-      policy: parsePolicy(policy),
+      policy: parsePolicy(options.policy ?? policy),
       instanceIds: ['inst-1'],
       now,
       deadline: Date.now() + 60_000,
@@ -265,18 +265,8 @@ describe('Reaper warnings (warnMinutes)', () => {
   it('moves a warned job’s stop later, never earlier, when the policy changes after the warning', async () => {
     const r = reaper({ maxRunMinutes: 60, warnMinutes: 10 }, [job('a')]);
     await r.runAt(START + 55 * MIN); // warned: stop at 65
-    const raised = (policy: unknown, now: number) =>
-      runReaper({
-        client: client([job('a')]),
-        sqs: new SQSClient({}),
-        queueUrl: 'http://127.0.0.1:1/123456789012/stop',
-        policy: parsePolicy(policy),
-        instanceIds: ['inst-1'],
-        now,
-        deadline: Date.now() + 60_000,
-        watches: r.watches,
-        publish: async () => {},
-      });
+    // the same ledger, a changed policy
+    const raised = (policy: unknown, now: number) => r.runAt(now, { policy });
     // the limit raised to 120: past the warning's stop time, but not stale under the policy now
     expect(await raised({ maxRunMinutes: 120, warnMinutes: 10 }, START + 115 * MIN)).toMatchObject({
       enqueued: 0,

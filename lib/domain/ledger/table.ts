@@ -11,7 +11,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { JobRef } from '../../upstream/lakeformation/client.js';
 import { LedgerUnavailableError } from '../failures.js';
-import { isConditionFailure, jobKey, names, seconds } from './dynamo.js';
+import { isConditionFailure, jobKey, ledgerSender, names, seconds } from './dynamo.js';
 import {
   MAX_KEPT_REQUESTS,
   type StopEvent,
@@ -80,17 +80,8 @@ const stopKey = (stopId: string) => ({ pk: { S: `STOP#${stopId}` }, sk: { S: 'RE
  */
 export function createLedgerTable(options: LedgerTableOptions) {
   const table = options.tableName;
-  const client = () => (typeof options.client === 'function' ? options.client() : options.client);
   const retentionMs = options.retentionDays * 24 * 3600_000;
-
-  async function send<T>(operation: string, run: (dynamo: DynamoDBClient) => Promise<T>): Promise<T> {
-    try {
-      return await run(client());
-    } catch (error) {
-      if (isConditionFailure(error)) throw error;
-      throw new LedgerUnavailableError(operation, error);
-    }
-  }
+  const send = ledgerSender(options.client);
 
   const recordItem = (record: StopRecord, createdAtMs: number): Record<string, AttributeValue> => ({
     ...stopKey(record.stopId),

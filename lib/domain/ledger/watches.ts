@@ -18,7 +18,7 @@ import {
   type SnoozeEntry,
   type Warning,
 } from '../run-watch.js';
-import { isConditionFailure, names, seconds } from './dynamo.js';
+import { isConditionFailure, ledgerSender, names, seconds } from './dynamo.js';
 
 /**
  * The reaper's warnings and the owners' snoozes on the stop ledger's table: one item per watched
@@ -78,17 +78,8 @@ function readWatch(item: Record<string, AttributeValue> | undefined, now: number
  */
 export function createWatchTable(options: WatchTableOptions): RunWatchStore {
   const table = options.tableName;
-  const client = () => (typeof options.client === 'function' ? options.client() : options.client);
   const retentionMs = options.retentionDays * 24 * 3600_000;
-
-  async function send<T>(operation: string, run: (dynamo: DynamoDBClient) => Promise<T>): Promise<T> {
-    try {
-      return await run(client());
-    } catch (error) {
-      if (isConditionFailure(error)) throw error;
-      throw new LedgerUnavailableError(operation, error);
-    }
-  }
+  const send = ledgerSender(options.client);
 
   /** What every change of a run's item sets: who it is, and that it is kept a while longer. */
   const identity = (run: RunRef, now: number) => ({
