@@ -291,6 +291,17 @@ describe('the ledger table (moto DynamoDB)', () => {
     expect((await ledger.claimKey(key, { now, lockMs: 10_000 })).kind).toBe('replay');
   });
 
+  it('keys: a first request that never finished is taken over after its lock by the same request only', async () => {
+    const key = { scope: 'bearer-fp', key: `k-stale-${Date.now()}`, requestHash: 'h1' };
+    const now = Date.now();
+    expect(await ledger.claimKey(key, { now, lockMs: 1_000 })).toEqual({ kind: 'fresh' });
+    const later = now + 2_000; // the first request's lock has passed, its answer never recorded
+    expect(await ledger.claimKey({ ...key, requestHash: 'h2' }, { now: later, lockMs: 1_000 })).toEqual({
+      kind: 'mismatch',
+    });
+    expect(await ledger.claimKey(key, { now: later, lockMs: 1_000 })).toEqual({ kind: 'fresh' });
+  });
+
   it('reports a table that cannot be reached as the ledger being unavailable', async () => {
     const missing = createLedgerTable({
       tableName: 'no-such-table',

@@ -382,7 +382,7 @@ export function createLedgerTable(options: LedgerTableOptions) {
      * path and body hash to `requestHash`: `fresh` (go on, then {@link completeKey} or
      * {@link releaseKey}), `replay` of the first answer, `mismatch` (the key was used for another
      * request) or `in-progress`. A key whose first request never finished is taken over once its
-     * lock (`lockMs`) has passed.
+     * lock (`lockMs`) has passed, by the same request only: another is still a `mismatch`.
      */
     async claimKey(
       key: { scope: string; key: string; requestHash: string },
@@ -401,12 +401,13 @@ export function createLedgerTable(options: LedgerTableOptions) {
                 expiresAt: { N: String(seconds(at.now + IDEMPOTENCY_MS)) },
               },
               ConditionExpression:
-                'attribute_not_exists(#pk) OR #expiresAt < :nowS OR (#status = :inProgress AND #lockedUntil < :now)',
-              ExpressionAttributeNames: names('pk', 'expiresAt', 'status', 'lockedUntil'),
+                'attribute_not_exists(#pk) OR #expiresAt < :nowS OR (#status = :inProgress AND #lockedUntil < :now AND #requestHash = :hash)',
+              ExpressionAttributeNames: names('pk', 'expiresAt', 'status', 'lockedUntil', 'requestHash'),
               ExpressionAttributeValues: {
                 ':nowS': { N: String(seconds(at.now)) },
                 ':now': { N: String(at.now) },
                 ':inProgress': { S: 'IN_PROGRESS' },
+                ':hash': { S: key.requestHash },
               },
               ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
             }),
