@@ -1,3 +1,4 @@
+import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetContainer } from '../../lib/container/container.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
@@ -123,6 +124,39 @@ describe('the webhook and the ledger (emulator, DynamoDB on moto)', () => {
     expect(retried.headers['Idempotent-Replayed']).toBeUndefined();
   });
 
+  it('answers an accepted stop 202 even when its Idempotency-Key answer cannot be remembered', async () => {
+    const job = runningJob();
+    const send = DynamoDBClient.prototype.send;
+    vi.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(function (this: DynamoDBClient, command) {
+      const key = command instanceof UpdateItemCommand ? command.input.Key?.pk?.S : undefined;
+      if (key?.startsWith('IDEMPOTENCY#')) return Promise.reject(new Error('ProvisionedThroughputExceeded'));
+      return (send as (c: typeof command) => Promise<unknown>).call(this, command);
+    } as typeof send);
+    const answer = await call(stopJob, bearerStop(job.id, '{"reason":"kept"}', 'unremembered-key'));
+    expect(answer.statusCode).toBe(202);
+    expect(answer.body.stopId).toEqual(expect.any(String));
+    expect(stopsAccepted(job.id)).toBe(1);
+    // the key is still in progress: a retry at once is told to wait, and makes no second stop
+    const retry = await call(stopJob, bearerStop(job.id, '{"reason":"kept"}', 'unremembered-key'));
+    expect(retry).toMatchObject({ statusCode: 409, body: { code: 'IDEMPOTENCY_KEY_IN_USE' } });
+    expect(Number(retry.headers['Retry-After'])).toBeGreaterThan(0);
+    expect(stopsAccepted(job.id)).toBe(1);
+  });
+
+  it('scopes Idempotency-Keys to the credential: the same key from another caller is its own request', async () => {
+    const first = runningJob();
+    const second = runningJob();
+    const bearer = await call(stopJob, bearerStop(first.id, '{}', 'shared-key'));
+    const hmac = signed(forJob(httpEvent('http-stop-job-signed'), second.id), HMAC_KEY);
+    hmac.headers = { ...hmac.headers, 'idempotency-key': 'shared-key' };
+    const other = await call(stopJob, hmac);
+    expect(bearer.statusCode).toBe(202);
+    expect(other.statusCode).toBe(202);
+    expect(other.headers['Idempotent-Replayed']).toBeUndefined();
+    expect(other.body.stopId).not.toBe(bearer.body.stopId);
+    expect(stopsAccepted(second.id)).toBe(1);
+  });
+
   it('refuses a signature used twice on the same path (401), unless the Idempotency-Key replays it', async () => {
     const job = runningJob();
     const event = signed(forJob(httpEvent('http-stop-job-signed'), job.id), HMAC_KEY);
@@ -169,6 +203,27 @@ describe('the webhook and the ledger (emulator, DynamoDB on moto)', () => {
       [...items.map((item) => item.createdAt)].sort().reverse(),
     );
     expect(second.body.nextToken).toBeUndefined();
+  });
+
+  it("serves a job's history on the instance route too, and refuses an instance it may not act on", async () => {
+    const job = runningJob();
+    const stop = await call(stopJob, bearerStop(job.id, '{"reason":"instance route"}'));
+    const onInstance = (instanceId: string) => {
+      const event = history(job.id);
+      return {
+        ...event,
+        routeKey: 'GET /instances/{instanceId}/jobs/{jobId}/stops',
+        rawPath: `/instances/${instanceId}/jobs/${job.id}/stops`,
+        pathParameters: { instanceId, jobId: job.id },
+      };
+    };
+    const listed = await call(readStops, onInstance(INSTANCE));
+    expect(listed.statusCode).toBe(200);
+    expect((listed.body.items as { stopId: string }[]).map((item) => item.stopId)).toEqual([
+      stop.body.stopId,
+    ]);
+    const foreign = await call(readStops, onInstance('not-allowed-instance'));
+    expect(foreign).toMatchObject({ statusCode: 403, body: { code: 'INSTANCE_NOT_ALLOWED' } });
   });
 
   it('answers a job with no stops with no items, an unknown stop 404, and a foreign nextToken 400', async () => {

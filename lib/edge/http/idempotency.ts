@@ -88,7 +88,14 @@ export function idempotencyKeys({
         headers: Object.fromEntries(Object.entries(answer.headers ?? {}).map(([k, v]) => [k, String(v)])),
         body: answer.body ?? '',
       };
-      await ledger().completeKey(claim, stored);
+      // The answer stands whether or not it could be remembered: a 202 turned into a 5xx here would
+      // say no stop was made. Unremembered, the key stays in progress until its lock ends; a retry
+      // after that is made again and joins the stop of the run (one stop per job run).
+      await ledger()
+        .completeKey(claim, stored)
+        .catch((error: unknown) =>
+          logger.warn('could not remember the answer of an Idempotency-Key', { statusCode, error }),
+        );
     },
     onError: async ({ event }) => {
       const claim = event.idempotency;
