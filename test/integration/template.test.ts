@@ -146,6 +146,32 @@ describe('the packaged CloudFormation template', () => {
     );
   });
 
+  it('alarms when a stop would go unconfirmed or its events unpublished, and when the confirm function fails a batch', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+    for (const [name, metric] of [
+      ['confirm-not-queued', 'ConfirmQueueFailed'],
+      ['events-not-published', 'EventPublishFailed'],
+    ]) {
+      expect(alarms).toContainEqual(
+        expect.objectContaining({
+          AlarmName: `lf-job-stopper-ci-${name}`,
+          Namespace: 'LfJobStopper',
+          MetricName: metric,
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        }),
+      );
+    }
+    expect(alarms).toContainEqual(
+      expect.objectContaining({
+        AlarmName: 'lf-job-stopper-ci-confirm-errors',
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: 'ConfirmStopsLambdaFunction' } }],
+      }),
+    );
+  });
+
   it('gives the reaper the API endpoint for its snooze links, and the snooze functions the reaper policy', () => {
     const env = (name: string) =>
       (props(`${name}LambdaFunction`).Environment as { Variables: Record<string, unknown> }).Variables;

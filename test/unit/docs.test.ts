@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { posix } from 'node:path';
 import { load } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DEAD_LETTER_CODES } from '../../lib/domain/failures.js';
@@ -66,5 +67,67 @@ describe('docs/runbook.md', () => {
         .flatMap((line) => [...(line.split('|')[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((match) => match[1])),
     );
     expect(DEAD_LETTER_CODES.filter((code) => !triaged.has(code))).toEqual([]);
+  });
+});
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+/** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string) =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+const anchors = (markdown: string) =>
+  new Set(
+    markdown
+      .split('\n')
+      .filter((line) => /^#{1,6} /.test(line))
+      .map((line) => slug(line.replace(/^#+ /, ''))),
+  );
+
+describe('the alarms and their runbook entries', () => {
+  const template = read('serverless.yml');
+  const alarms = [
+    ...template.matchAll(/AlarmName: \$\{self:service\}-\$\{sls:stage\}-(\S+)\n\s+AlarmDescription: (.*)/g),
+  ].map(([, name, description]) => ({ name: String(name), description: String(description) }));
+  const headings = read('docs/runbook.md')
+    .split('\n')
+    .filter((line) => line.startsWith('### `'));
+
+  it('finds every alarm of the template', () => {
+    expect(alarms.length).toBe([...template.matchAll(/Type: AWS::CloudWatch::Alarm/g)].length);
+  });
+
+  it('has a runbook entry for every alarm, named in the alarm as the entry is headed', () => {
+    for (const { name, description } of alarms) {
+      const heading = headings.find((line) => line.startsWith(`### \`${name}\``));
+      expect(heading, `docs/runbook.md has no entry for ${name}`).toBeDefined();
+      const named = description.match(/docs\/runbook\.md \(([^)]+)\)/)?.[1];
+      expect(named, `the ${name} alarm does not point at its runbook entry`).toBeDefined();
+      expect(heading).toContain(named);
+    }
+  });
+});
+
+describe('links between the docs', () => {
+  it('points every #anchor of README.md and docs/ at a heading that exists', () => {
+    const files = [
+      'README.md',
+      ...readdirSync(new URL('../../docs', import.meta.url))
+        .filter((name) => name.endsWith('.md'))
+        .map((name) => `docs/${name}`),
+    ];
+    const broken: string[] = [];
+    for (const file of files) {
+      for (const [, target, anchor] of read(file).matchAll(/\]\(([^)#\s]*)#([^)\s]+)\)/g)) {
+        const dir = file.includes('/') ? 'docs/' : '';
+        const path = target ? posix.normalize(`${dir}${target}`) : file;
+        if (!path.endsWith('.md')) continue;
+        if (!anchors(read(path)).has(String(anchor))) broken.push(`${file} → ${path}#${anchor}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 });
