@@ -14,7 +14,13 @@ import {
 import { publishEvents } from '../lib/domain/lifecycle/events.js';
 import { type RunRef, type RunWatch, runStart, stopTimeOf } from '../lib/domain/run-watch.js';
 import { verifyLink } from '../lib/domain/snooze/links.js';
-import { type SnoozeRequest, type SnoozeResult, snoozeRun } from '../lib/domain/snooze/snooze.js';
+import {
+  type SnoozeRequest,
+  type SnoozeResult,
+  type StopUnderWay,
+  snoozeRun,
+} from '../lib/domain/snooze/snooze.js';
+import { SAME_RUN_WITHIN_MS } from '../lib/domain/stop.js';
 import { requestBody } from '../lib/edge/http/body.js';
 import { callerAuthentication, callerName } from '../lib/edge/http/caller-auth.js';
 import { problemResponses } from '../lib/edge/http/error-handler.js';
@@ -66,6 +72,20 @@ async function announce(result: Extract<SnoozeResult, { ok: true }>, request: Sn
   await publishEvents(getEventBridgeClient, config.eventBusName, [{ type: 'Stop Snoozed', detail }]);
 }
 
+/**
+ * The stop of `run` already claimed in the ledger (one stop per job run): a claim of that run, or a
+ * claim naming no run made since the run started. Only the claim is read (the role reads no record).
+ */
+async function stopUnderWay(run: RunRef, now: number): Promise<StopUnderWay | undefined> {
+  const claim = await getLedger().readClaim(run, now);
+  if (!claim) return undefined;
+  const ofRun =
+    claim.runStartedAt === undefined
+      ? claim.claimedAt >= run.runStartedAt
+      : Math.abs(claim.runStartedAt - run.runStartedAt) < SAME_RUN_WITHIN_MS;
+  return ofRun ? { stopId: claim.stopId, at: claim.claimedAt } : undefined;
+}
+
 /** A watched run as the API shows it: times in ISO-8601 UTC. */
 function watchView(watch: RunWatch) {
   const stopAt = stopTimeOf(watch);
@@ -113,7 +133,7 @@ export async function snoozeApi(
     ...(caller !== undefined && { caller }),
   };
   const result = await snoozeRun(
-    { client: lakeFormation, store: getWatches(), limits, call: { deadline } },
+    { client: lakeFormation, store: getWatches(), limits, call: { deadline }, stopUnderWay },
     snooze,
   );
   if (!result.ok) {
@@ -148,6 +168,7 @@ const REFUSAL_PAGE: Record<Exclude<SnoozeResult, { ok: true }>['refusal'], LinkR
   JOB_NOT_RUNNING: 'not-running',
   SNOOZE_LIMIT: 'limit',
   LINK_USED: 'used',
+  STOP_UNDER_WAY: 'under-way',
 };
 
 /**
@@ -208,7 +229,7 @@ export async function snoozeLink(
       linkId,
     };
     const result = await snoozeRun(
-      { client: lakeFormation, store: getWatches(), limits, call: { deadline } },
+      { client: lakeFormation, store: getWatches(), limits, call: { deadline }, stopUnderWay },
       request,
     );
     if (!result.ok) {

@@ -104,6 +104,8 @@ export const FAILURES = {
   JOB_NOT_RUNNING: row(409, 'JOB_NOT_RUNNING', WEBHOOK_ONLY),
   /** A snooze past the policy's `maxSnoozes` for the run. */
   SNOOZE_LIMIT: row(409, 'SNOOZE_LIMIT', WEBHOOK_ONLY),
+  /** A snooze of a run whose stop was already requested: nothing can hold that stop back any more. */
+  STOP_UNDER_WAY: row(409, 'STOP_UNDER_WAY', WEBHOOK_ONLY),
 } as const;
 
 export type FailureKind = keyof typeof FAILURES;

@@ -216,6 +216,32 @@ describe('GET and POST /snooze: the signed link', () => {
     expect(heading(await ended.text())).toBe('The job is no longer running');
   });
 
+  it('refuses to snooze a run whose stop is already under way (API 409 STOP_UNDER_WAY, and the link says so)', async () => {
+    const job = stack.emulator.store.add(INSTANCE, {
+      name: 'slow_to_stop_discovery',
+      type: 'METADATA_DISCOVERY',
+      status: 'RUNNING',
+      startedMinutesAgo: 30,
+      neverStops: true,
+    });
+    const { token } = link(job.id, Number(job.startTime));
+    const stop = await api(`/jobs/${job.id}/stop`, { method: 'POST', body: '{"reason":"owner asked"}' });
+    expect(stop.status).toBe(202);
+    const { stopId } = (await stop.json()) as { stopId: string };
+
+    const refused = await snooze(job.id, { minutes: 30 });
+    expect(refused.status).toBe(409);
+    const problem = (await refused.json()) as { code: string; detail: string };
+    expect(problem.code).toBe('STOP_UNDER_WAY');
+    expect(problem.detail).toContain(stopId);
+    const page = await press(token);
+    expect(page.status).toBe(409);
+    expect(heading(await page.text())).toBe('This job is being stopped already');
+    // nothing was recorded: the run has no snooze
+    const snoozes = (await (await api(`/jobs/${job.id}/snoozes`)).json()) as { items: { snoozes: number }[] };
+    expect(snoozes.items.every((item) => item.snoozes === 0)).toBe(true);
+  });
+
   it('answers 503 and changes nothing while LakeFormation is down; the link still works after', async () => {
     const jobId = jobs.stubborn_lineage_discovery as string;
     const { token } = link(jobId, await runStart(jobId));

@@ -412,6 +412,7 @@ describe('the packaged CloudFormation template', () => {
     expect(actions('SnoozeJobRole')).toEqual([
       'dynamodb:DeleteItem',
       'dynamodb:GetItem',
+      'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Query',
       'dynamodb:UpdateItem',
@@ -422,6 +423,7 @@ describe('the packaged CloudFormation template', () => {
     ]);
     expect(actions('SnoozeLinkRole')).toEqual([
       'dynamodb:GetItem',
+      'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'logs:CreateLogStream',
@@ -430,6 +432,34 @@ describe('the packaged CloudFormation template', () => {
     ]);
     for (const role of ['SnoozeJobRole', 'SnoozeLinkRole', 'StopStaleJobsRole', 'BulkStopRole']) {
       expect(JSON.stringify(statements(role))).toContain('"dynamodb:LeadingKeys":["WATCH#*"]');
+    }
+    // every write to the table is held to the item kinds its function writes
+    const writable: Record<string, string[]> = {
+      StopJobRole: ['STOP#*', 'JOB#*', 'IDEMPOTENCY#*', 'SIGNATURE#*'],
+      BulkStopRole: ['STOP#*', 'JOB#*'],
+      ConfirmStopsRole: ['STOP#*', 'JOB#*'],
+      ReadStopsRole: ['SIGNATURE#*'],
+      SnoozeJobRole: ['WATCH#*', 'SIGNATURE#*'],
+      SnoozeLinkRole: ['WATCH#*'],
+      StopStaleJobsRole: ['WATCH#*'],
+    };
+    const WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+    for (const [role, prefixes] of Object.entries(writable)) {
+      const writes = (statements(role) as { Action: string | string[]; Condition?: unknown }[]).filter(
+        (statement) => [statement.Action].flat().some((action) => WRITES.includes(action)),
+      );
+      expect(writes.length, role).toBeGreaterThan(0);
+      const allowed = writes.map(
+        (statement) =>
+          (statement.Condition as { 'ForAllValues:StringLike'?: { 'dynamodb:LeadingKeys'?: string[] } })?.[
+            'ForAllValues:StringLike'
+          ]?.['dynamodb:LeadingKeys'],
+      );
+      expect(
+        allowed.every((keys) => keys !== undefined),
+        `${role} writes without a LeadingKeys condition`,
+      ).toBe(true);
+      expect(new Set(allowed.flat()), role).toEqual(new Set(prefixes));
     }
     expect(actions('StopStaleJobsRole')).toEqual([
       'dynamodb:BatchGetItem',

@@ -57,6 +57,38 @@ describe('Function: snoozeRun()', () => {
     ]);
   });
 
+  it('refuses a run whose stop is under way, and records nothing', async () => {
+    const store = memoryWatches();
+    const asked: unknown[] = [];
+    const result = await snoozeRun(
+      {
+        ...deps({}, store),
+        stopUnderWay: async (run, now) => {
+          asked.push({ run, now });
+          return { stopId: 'stop-1', at: NOW - 60_000 };
+        },
+      },
+      { ref: REF, minutes: 60, source: 'api' },
+    );
+    expect(result).toMatchObject({ ok: false, refusal: 'STOP_UNDER_WAY' });
+    expect(result.ok ? '' : result.detail).toContain('stop-1');
+    expect(asked).toEqual([{ run: { ...REF, runStartedAt: START }, now: NOW }]);
+    expect(await store.readWatch({ ...REF, runStartedAt: START }, NOW)).toBeUndefined();
+  });
+
+  it('says a stop claimed while the snooze was written is under way, though the snooze is recorded', async () => {
+    const store = memoryWatches();
+    const answers = [undefined, { stopId: 'stop-2', at: NOW }];
+    const result = await snoozeRun(
+      { ...deps({}, store), stopUnderWay: async () => answers.shift() },
+      { ref: REF, minutes: 60, source: 'api' },
+    );
+    expect(result).toMatchObject({ ok: false, refusal: 'STOP_UNDER_WAY' });
+    expect(result.ok ? '' : result.detail).toContain('as this snooze was made');
+    expect(answers).toEqual([]);
+    expect(await store.readWatch({ ...REF, runStartedAt: START }, NOW)).toMatchObject({ snoozes: 1 });
+  });
+
   it('stops at the later of the warning’s stop time and the snooze', async () => {
     const store = memoryWatches();
     const run = { ...REF, runStartedAt: START };

@@ -28,7 +28,19 @@ export interface SnoozeRequest {
   linkId?: string;
 }
 
-export type SnoozeRefusal = 'JOB_NOT_FOUND' | 'JOB_NOT_RUNNING' | 'SNOOZE_LIMIT' | 'LINK_USED';
+export type SnoozeRefusal =
+  | 'JOB_NOT_FOUND'
+  | 'JOB_NOT_RUNNING'
+  | 'SNOOZE_LIMIT'
+  | 'LINK_USED'
+  | 'STOP_UNDER_WAY';
+
+/** A stop of a run that was already requested (from any entry point): the stop ledger's claim of the job. */
+export interface StopUnderWay {
+  stopId: string;
+  /** epoch ms: when it was claimed. */
+  at: number;
+}
 
 export type SnoozeResult =
   | {
@@ -49,6 +61,11 @@ export interface SnoozeDeps {
   limits: SnoozeLimits;
   now?: () => number;
   call?: CallOptions;
+  /**
+   * The stop of `run` already requested, if any: a snooze cannot hold back a stop that is made or
+   * being made, so it is refused rather than confirmed.
+   */
+  stopUnderWay?: (run: RunRef, now: number) => Promise<StopUnderWay | undefined>;
 }
 
 /** Statuses the reaper acts on: a job in any other is not running, and has no stop to snooze. */
@@ -111,6 +128,15 @@ export async function snoozeRun(deps: SnoozeDeps, request: SnoozeRequest): Promi
   const read = await readRunningJob(deps.client, request.ref, request.runStartedAt, deps.call);
   if (!read.ok) return read;
   const { job, run } = read;
+  const stop = await deps.stopUnderWay?.(run, now());
+  if (stop) {
+    return {
+      ok: false,
+      refusal: 'STOP_UNDER_WAY',
+      detail: `a stop of this run of job ${run.jobId} was requested at ${iso(stop.at)} (stop ${stop.stopId}): it can no longer be snoozed`,
+      job,
+    };
+  }
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const at = now();
     const watch = await deps.store.readWatch(run, at);
@@ -149,6 +175,16 @@ export async function snoozeRun(deps: SnoozeDeps, request: SnoozeRequest): Promi
       return { ok: false, refusal: 'LINK_USED', detail: 'this snooze link was used already', job };
     }
     if (recorded === 'recorded') {
+      // a stop claimed while the snooze was being written was not held back by it: say so
+      const raced = await deps.stopUnderWay?.(run, now());
+      if (raced) {
+        return {
+          ok: false,
+          refusal: 'STOP_UNDER_WAY',
+          detail: `a stop of this run of job ${run.jobId} was requested at ${iso(raced.at)} (stop ${raced.stopId}), as this snooze was made: the snooze cannot hold it back`,
+          job,
+        };
+      }
       const stopAt = stopTimeOf({
         snoozedUntil,
         ...(watch?.warning && { warning: watch.warning }),

@@ -21,6 +21,7 @@ const PROBLEM_TITLES: Record<ProblemCode, string> = {
   IDEMPOTENCY_KEY_IN_USE: 'Idempotency key in use',
   JOB_NOT_RUNNING: 'Job is not running',
   SNOOZE_LIMIT: 'Snooze limit reached',
+  STOP_UNDER_WAY: 'A stop of this run is already under way',
 };
 
 /** The `code` vocabulary of the HTTP API's errors, each with its status and title (docs/openapi.yaml). */

@@ -176,6 +176,11 @@ export const LINK_REFUSALS = {
     title: 'The job is no longer running',
     text: 'There is nothing to snooze: the run this link was for has ended.',
   },
+  'under-way': {
+    status: 409,
+    title: 'This job is being stopped already',
+    text: 'Its stop was requested before the snooze, so the snooze cannot hold it back.',
+  },
   'not-found': {
     status: 404,
     title: 'The job does not exist',
