@@ -25,7 +25,7 @@ registerSecret(HMAC_KEY);
 
 let outdir: string;
 let home: string;
-let bundles: Record<string, { file: string }>;
+let bundles: Record<string, { file: string; bytes: number }>;
 let emulator: LakeFormationEmulator;
 let sqs: SQSClient;
 let queueUrl: string;
@@ -125,7 +125,27 @@ function runningJob(startedMinutesAgo = 30) {
   });
 }
 
+/** The bundle budget `npm run bench` reports against: INIT is mostly V8 compiling the one file. */
+const BUNDLE_BUDGET_KIB = 350;
+
 describe('function bundles as Lambda runs them', () => {
+  it(`keeps every function's bundle within ${BUNDLE_BUDGET_KIB} KiB`, async () => {
+    const snooze = await buildBundles(join(outdir, 'snooze'), { snoozeJob: 'functions/snooze-job.ts' });
+    const sizes = Object.fromEntries(
+      Object.entries({ ...bundles, ...snooze }).map(([name, bundle]) => [name, bundle.bytes / 1024]),
+    );
+    expect(Object.keys(sizes).sort()).toEqual([
+      'bulkStop',
+      'confirmStops',
+      'readStops',
+      'snoozeJob',
+      'stopJob',
+      'stopStaleJobs',
+    ]);
+    const over = Object.entries(sizes).filter(([, kib]) => kib > BUNDLE_BUDGET_KIB);
+    expect(over.map(([name, kib]) => `${name}: ${kib.toFixed(1)} KiB`)).toEqual([]);
+  });
+
   it('stopJob: a signed request stops the job, with credentials read from Secrets Manager', async () => {
     const job = runningJob();
     const event = signed(forJob(httpEvent('http-stop-job-signed'), job.id), HMAC_KEY);
