@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { formatMinutes, formatTime } from '../../lib/edge/http/snooze-pages.js';
@@ -11,11 +12,15 @@ import { captureLogs } from '../support/logs.js';
  * the Job Warned event the people rule delivers, and Debian's chromium opens it, reads it as a
  * phone would, and presses the button. A reaper run after the warning's stop time then stops the
  * job's twin, warned with it but not snoozed, and leaves the snoozed job alone.
- * Screenshots of both pages go to SCREENSHOT_DIR.
+ *
+ * Screenshots of both pages go to .local/browser (SCREENSHOT_DIR); with UPDATE_SCREENSHOTS=1 they
+ * replace the ones the docs show, in docs/images.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? '.local/browser';
+const DOCS_IMAGES = fileURLToPath(new URL('../../docs/images', import.meta.url));
+const SCREENSHOT_DIR =
+  process.env.UPDATE_SCREENSHOTS === '1' ? DOCS_IMAGES : (process.env.SCREENSHOT_DIR ?? '.local/browser');
 /** A job name with markup in it: job names are user data. */
 const NAME = 'quarterly_<b>close</b> & "co" <script>alert(1)</script>';
 const JOB_ID = '0b7e4c1a-9d2f-4a6b-8e3c-5f1a2b3c4d5e';
