@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMain } from '../cli/is-main.js';
 import {
@@ -224,7 +225,7 @@ if (isMain(import.meta.url)) {
       new Promise((resolve, reject) => {
         execFile(
           process.execPath,
-          [new URL('../node_modules/osls/bin/serverless.js', import.meta.url).pathname, ...args],
+          [fileURLToPath(new URL('../node_modules/osls/bin/serverless.js', import.meta.url)), ...args],
           { env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' }, maxBuffer: 16 * 1024 * 1024 },
           (error, stdout, stderr) =>
             error ? reject(new Error(`${stderr || stdout || error.message}`)) : resolve(stdout),
