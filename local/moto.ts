@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { UsageError } from './cli.js';
 
 /** A running `moto_server`, bound to 127.0.0.1 only. */
 export interface Moto {
@@ -22,6 +23,35 @@ export async function freePort(): Promise<number> {
   server.close();
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
+}
+
+/**
+ * Whether `port` of 127.0.0.1 can be listened on now: tried by listening on it, then closing.
+ * moto_server cannot tell us it failed to bind before another server on that port answers its
+ * readiness check, so a busy port is refused before it is started.
+ *
+ * @throws {UsageError} naming MOTO_PORT and the fix, when the port is in use or needs privileges
+ */
+export async function checkPortFree(port: number): Promise<void> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') {
+      throw new UsageError(
+        `MOTO_PORT ${port} is in use (another moto_server, or npm start already running?): set MOTO_PORT to another port, or 0 for a free one`,
+      );
+    }
+    if (code === 'EACCES') {
+      throw new UsageError(`MOTO_PORT ${port} needs privileges: set MOTO_PORT to one above 1023, or 0`);
+    }
+    throw error;
+  }
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** moto servers started by this process and not yet stopped. */
@@ -59,9 +89,10 @@ async function waitForReady(url: string, child: ChildProcess, timeoutMs: number)
 }
 
 /**
- * Starts `moto_server` on a free port of 127.0.0.1 and waits until it answers.
+ * Starts `moto_server` on `port` of 127.0.0.1 (a free one when not given) and waits until it answers.
  *
  * @throws {MotoMissingError} when `moto_server` is not installed
+ * @throws {UsageError} when `port` is in use (see {@link checkPortFree})
  */
 export async function startMoto({
   port,
@@ -70,6 +101,7 @@ export async function startMoto({
   port?: number;
   timeoutMs?: number;
 } = {}): Promise<Moto> {
+  if (port !== undefined) await checkPortFree(port);
   const chosen = port ?? (await freePort());
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(chosen)], {
     stdio: ['ignore', 'ignore', 'pipe'],

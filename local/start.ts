@@ -83,12 +83,21 @@ try {
     console.error(error.message);
     process.exit(1);
   }
+  if (error instanceof UsageError) {
+    // MOTO_PORT in use: refused before moto_server was started
+    console.error(`error: ${error.message}`);
+    process.exit(2);
+  }
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const { port: busy } = error as { port?: number };
+    const variable =
+      busy === settings.httpPort ? 'HTTP_PORT' : busy === settings.emulatorPort ? 'EMULATOR_PORT' : undefined;
     console.error(
-      `port ${busy} is in use: set HTTP_PORT or EMULATOR_PORT to another port (0 picks a free one)`,
+      variable
+        ? `error: ${variable} ${busy} is in use: set ${variable} to another port, or 0 for a free one`
+        : `error: port ${busy} is in use: set HTTP_PORT, EMULATOR_PORT or MOTO_PORT to another port, or 0 for a free one`,
     );
-    process.exit(1);
+    process.exit(2);
   }
   throw error;
 }

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { watch } from '../support/child-process.js';
 
@@ -33,6 +35,47 @@ describe('npm start with bad settings', () => {
     expect(code).toBe(2);
     expect(output.trim()).toBe(`error: ${message}`);
   });
+});
+
+/** A plain TCP server holding a port of 127.0.0.1, as another program would. */
+async function occupyPort(): Promise<{ port: number; server: Server }> {
+  const server = createServer((socket) => socket.destroy());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as { port: number }).port, server };
+}
+
+describe('npm start on a port in use', () => {
+  it.each([
+    [
+      'MOTO_PORT',
+      (port: number) =>
+        `error: MOTO_PORT ${port} is in use (another moto_server, or npm start already running?): set MOTO_PORT to another port, or 0 for a free one`,
+    ],
+    [
+      'HTTP_PORT',
+      (port: number) =>
+        `error: HTTP_PORT ${port} is in use: set HTTP_PORT to another port, or 0 for a free one`,
+    ],
+    [
+      'EMULATOR_PORT',
+      (port: number) =>
+        `error: EMULATOR_PORT ${port} is in use: set EMULATOR_PORT to another port, or 0 for a free one`,
+    ],
+  ])(
+    'names %s and the fix in one line, exit code 2',
+    async (name, message) => {
+      const { port, server } = await occupyPort();
+      try {
+        const { code, output } = await run('local/start.ts', [], { [name]: String(port) });
+        expect(output.trim()).toBe(message(port));
+        expect(code).toBe(2);
+      } finally {
+        server.close();
+      }
+    },
+    60_000,
+  );
 });
 
 describe('npm run sign', () => {
