@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildBundles, deployedNodeOptions, FUNCTION_SOURCES } from '../local/bundle.js';
+import { HELP_OPTION, parseCommandLineOrExit } from '../local/cli.js';
 import { type LakeFormationEmulator, startEmulator } from '../local/emulator/server.js';
 import { createLedgerTable } from '../local/ledger-table.js';
 import { startMoto } from '../local/moto.js';
@@ -18,6 +20,19 @@ import { exitOnSignals } from '../local/signals.js';
  * bench/results.json and bench/RESULTS.md. `BENCH_ONLY=aksk` measures only the HTTP function's cold
  * start with an access key against the token path (and bare node), prints it and writes nothing.
  */
+
+const USAGE = `usage: npm run bench [-- --help]
+
+  Measures cold start, warm overhead, bulk throughput, throughput under throttling, the reaper's
+  scan and peak memory, each against its reference in the same run, and writes bench/results.json
+  and bench/RESULTS.md. Needs moto_server; takes several minutes.
+
+  Settings, from the environment:
+    BENCH_RUNS   runs per cold-start figure (15)
+    BENCH_ONLY   aksk: only the AK/SK cold start; throttle: only throttling (printed, nothing written)`;
+parseCommandLineOrExit(USAGE, () =>
+  parseArgs({ args: process.argv.slice(2), options: { ...HELP_OPTION }, strict: true }),
+);
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const OUT = new URL('./.build/', import.meta.url);

@@ -38,6 +38,23 @@ export function parseCommandLine<T extends { values: { help?: boolean | undefine
   return parsed;
 }
 
+/**
+ * {@link parseCommandLine} for a script whose work starts at its top level (`npm start`, the demo,
+ * the bench): a usage error is printed as `error: <message>` and the process exits 2 there, before
+ * anything is started.
+ */
+export function parseCommandLineOrExit<T extends { values: { help?: boolean | undefined } }>(
+  usage: string,
+  parse: () => T,
+): T {
+  try {
+    return parseCommandLine(usage, parse);
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
 /** A TCP port from a flag or variable: an integer from 0 (any free port) to 65535. */
 export function portNumber(name: string, raw: string): number {
   if (!/^\d{1,5}$/.test(raw.trim()) || Number(raw) > 65535) {

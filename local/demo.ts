@@ -1,5 +1,7 @@
+import { parseArgs } from 'node:util';
 import { enqueueStops } from '../lib/domain/enqueue.js';
 import { signature } from '../lib/edge/http/caller-auth.js';
+import { HELP_OPTION, parseCommandLineOrExit } from './cli.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { exitOnSignals } from './signals.js';
@@ -9,6 +11,15 @@ import { startStack } from './stack.js';
  * `npm run demo`: starts the local stack on free ports and drives all three paths end to end:
  * a signed webhook call, a queue message, and a reaper run; then prints every demo job's status.
  */
+const USAGE = `usage: npm run demo [-- --help]
+
+  Starts the local stack on free ports, stops a demo job each way (a signed webhook call, a queue
+  message, a reaper run), prints every demo job's status and stops the stack. Function logs:
+  .local/demo-functions.log.`;
+parseCommandLineOrExit(USAGE, () =>
+  parseArgs({ args: process.argv.slice(2), options: { ...HELP_OPTION }, strict: true }),
+);
+
 const say = (text: string) => process.stdout.write(`${text}\n`);
 exitOnSignals();
 

@@ -1,4 +1,5 @@
-import { portNumber, UsageError } from './cli.js';
+import { parseArgs } from 'node:util';
+import { HELP_OPTION, parseCommandLineOrExit, portNumber, UsageError } from './cli.js';
 import { divertFunctionLogs } from './function-logs.js';
 import { MotoMissingError } from './moto.js';
 import { signedCurl } from './sign.js';
@@ -12,6 +13,22 @@ import { type LocalAuth, type PeopleEvent, parseLocalAuth, startStack } from './
  * emulator refuse anything else (default `password`: IAM sign-in and tokens).
  */
 const LOG_FILE = '.local/functions.log';
+
+const USAGE = `usage: npm start [-- --help]
+
+  Runs the whole product on this machine: the functions, moto (AWS), the LakeFormation + IAM
+  emulator with demo jobs, and the reaper on a schedule. Ctrl-C stops everything.
+
+  Settings, from the environment:
+    HTTP_PORT                the HTTP function (3000)
+    EMULATOR_PORT            the LakeFormation + IAM emulator (4010)
+    MOTO_PORT                moto_server (4566); 0 for any of the three picks a free port
+    LOCAL_SCHEDULE_SECONDS   the reaper's period (60; 0: no schedule)
+    LOCAL_FIRST_RUN_SECONDS  the reaper's first run after start (20)
+    LOCAL_AUTH               password (IAM sign-in, the default) or aksk (signed requests)`;
+parseCommandLineOrExit(USAGE, () =>
+  parseArgs({ args: process.argv.slice(2), options: { ...HELP_OPTION }, strict: true }),
+);
 
 /** A whole number of seconds from a variable: `min` and up, at most a day. */
 function seconds(name: string, fallback: number, min: number): number {

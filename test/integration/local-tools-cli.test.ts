@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,41 @@ describe('npm start with bad settings', () => {
     const { code, output } = await run('local/start.ts', [], { [name]: value });
     expect(code).toBe(2);
     expect(output.trim()).toBe(`error: ${message}`);
+  });
+});
+
+/** The same, stdout and stderr apart: usage and machine-readable output belong on stdout alone. */
+function runApart(script: string, args: string[]) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', script, ...args],
+      { env: { ...process.env, HTTP_PORT: '0', EMULATOR_PORT: '0', MOTO_PORT: '0' } },
+      (error, stdout, stderr) => done({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe.each([
+  ['npm start', 'local/start.ts', /^usage: npm start \[-- --help\]\n[\s\S]*MOTO_PORT/],
+  ['npm run demo', 'local/demo.ts', /^usage: npm run demo \[-- --help\]\n/],
+  ['npm run bench', 'bench/run.ts', /^usage: npm run bench \[-- --help\]\n[\s\S]*BENCH_RUNS/],
+  ['npm run stops', 'cli/stops.ts', /^usage: npm run stops -- list <jobId>/],
+  ['npm run preflight', 'scripts/preflight.ts', /^usage: npm run preflight -- --stage <stage>/],
+])('%s', (_name, script, usage) => {
+  it('prints its usage on stdout with --help and exits 0, starting nothing', async () => {
+    const { code, stdout, stderr } = await runApart(script, ['--help']);
+    expect(stdout).toMatch(usage);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('refuses an unknown flag: error: on stderr, exit code 2, no stack trace', async () => {
+    const { code, stdout, stderr } = await runApart(script, ['--bogus']);
+    expect(stderr).toMatch(/^error: Unknown option '--bogus'/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toBe('');
+    expect(code).toBe(2);
   });
 });
 
