@@ -1,14 +1,18 @@
 import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { HELP_OPTION, parseCommandLine, runCli, UsageError } from './cli.js';
 import { lambdaContext } from './lambda-context.js';
 import { MotoMissingError } from './moto.js';
 import { exitOnSignals } from './signals.js';
 import { FUNCTION_TIMEOUTS_MS, type StackHandlers, startStack } from './stack.js';
 
 /**
- * `npm run invoke -- <function> <event.json | ->`: one invocation of a function's real handler with
- * an event (the samples in events/, or your own), against a local stack started for it and stopped
- * afterwards. The function's log lines go to stderr, its result to stdout. This is what
- * `serverless invoke local` would do, which cannot load the functions' ESM bundles.
+ * `npm run invoke -- <function> <event.json | ->`: the quick way to make one invocation of a
+ * function's real handler with an event (the samples in events/, or your own): it runs the
+ * TypeScript sources against a local stack it starts for the call and stops afterwards, so nothing
+ * needs to be running. The function's log lines go to stderr, its result alone to stdout.
+ * `serverless invoke local --stage local` is the way to run the bundles as Lambda would, against a
+ * running `npm start` (docs/local.md).
  */
 
 const USAGE = `usage: npm run invoke -- <${Object.keys(FUNCTION_TIMEOUTS_MS).join('|')}> <event.json, or - for stdin>
@@ -33,29 +37,25 @@ async function readEvent(path: string): Promise<unknown> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, eventPath, ...rest] = argv;
-  if (name === '--help' || name === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const { positionals } = parseCommandLine(USAGE, () =>
+    parseArgs({ args: argv, options: { ...HELP_OPTION }, allowPositionals: true, strict: true }),
+  );
+  const [name, eventPath, ...rest] = positionals;
   if (name !== undefined && !isFunction(name)) {
     const known = Object.keys(FUNCTION_TIMEOUTS_MS);
     const near = known.find((fn) => fn.toLowerCase() === name.toLowerCase());
-    process.stderr.write(
-      `error: no function ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; one of ${known.join(', ')}\n`,
+    throw new UsageError(
+      `no function ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; one of ${known.join(', ')}`,
     );
-    return 2;
   }
   if (!isFunction(name) || eventPath === undefined || rest.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+    throw new UsageError(`give a function and one event\n\n${USAGE}`);
   }
   let event: unknown;
   try {
     event = await readEvent(eventPath);
   } catch (error) {
-    process.stderr.write(`cannot read the event ${eventPath}: ${(error as Error).message}\n`);
-    return 2;
+    throw new UsageError(`cannot read the event ${eventPath}: ${(error as Error).message}`);
   }
 
   // The functions log to stdout; here stdout is for the result only.
@@ -88,4 +88,4 @@ async function main(argv: string[]): Promise<number> {
 }
 
 exitOnSignals();
-process.exitCode = await main(process.argv.slice(2));
+runCli(() => main(process.argv.slice(2)));

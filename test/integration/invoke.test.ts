@@ -52,16 +52,50 @@ describe('npm run invoke', () => {
     expect(JSON.parse(response.body)).toMatchObject({ outcome: 'STOP_REQUESTED' });
   }, 60_000);
 
-  it.each([
-    ['an unknown function', ['stopAll', 'events/schedule.json']],
-    ['no event', ['bulkStop']],
-    ['an event file that does not exist', ['bulkStop', 'events/none.json']],
-  ])('exits 2 with the usage or the reason for %s, starting nothing', async (_name, args) => {
-    const { code, stdout, stderr } = await invoke(...args);
+  it("answers through npm run -s invoke with JSON alone on stdout, npm's banner left out", async () => {
+    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        'npm',
+        ['run', '-s', 'invoke', '--', 'readStops', 'events/http-list-stops.json'],
+        { env: { ...process.env, AWS_ENDPOINT_URL: '' }, timeout: 60_000 },
+        (error, out, err) => {
+          for (const line of err.split('\n')) if (line.startsWith('{')) capturedLogLines.push(line);
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout: out });
+        },
+      );
+    });
+    expect(code).toBe(0);
+    // the whole of stdout is one JSON document: the function's answer
+    const response = JSON.parse(stdout) as { statusCode: number; body: string };
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toHaveProperty('items');
+  }, 60_000);
+
+  it('names an unknown function and the known ones, exit 2, starting nothing', async () => {
+    const { code, stdout, stderr } = await invoke('stopAll', 'events/schedule.json');
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(
-      /usage: npm run invoke|cannot read the event|error: no function "stopAll"; one of stopJob/,
-    );
+    expect(stderr).toMatch(/^error: no function "stopAll"; one of stopJob, readStops, /);
+  });
+
+  it('asks for the event when none is given, with the usage, exit 2, starting nothing', async () => {
+    const { code, stdout, stderr } = await invoke('bulkStop');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^error: give a function and one event\n\nusage: npm run invoke -- </);
+  });
+
+  it('names an event file that cannot be read, exit 2, starting nothing', async () => {
+    const { code, stdout, stderr } = await invoke('bulkStop', 'events/none.json');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^error: cannot read the event events\/none\.json: ENOENT/);
+  });
+
+  it('refuses an unknown flag, exit 2, starting nothing', async () => {
+    const { code, stdout, stderr } = await invoke('--bogus', 'bulkStop', 'events/sqs-stop-batch.json');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^error: Unknown option '--bogus'/);
   });
 });
