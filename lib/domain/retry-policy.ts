@@ -3,8 +3,9 @@
  * outages and throttling"): its visibility timeout grows with its receive count, exponentially from
  * `baseSeconds`, with at most ±20 % jitter, never past `maxSeconds`. Together with the queue's
  * `maxReceiveCount` this decides how long an outage a request survives before the DLQ
- * ({@link receivesToSurvive}), and `maxSeconds` plus the breaker's longest probe interval how soon
- * after recovery it is made (docs/queue.md, "Riding out outages and throttling").
+ * ({@link receivesDuringOutage}), and `maxSeconds` with the breaker's longest probe interval how
+ * soon after recovery it is made ({@link worstWaitAfterRecoverySeconds}; docs/queue.md, "Riding out
+ * outages and throttling").
  */
 export interface RetryBackoff {
   /** The first retry's delay. @default 30 */
@@ -79,21 +80,52 @@ export function receivesDuringOutage(outageSeconds: number, backoff: RetryBackof
   return receives + 1;
 }
 
+/** What besides the back-off decides how soon after recovery a request is made. */
+export interface RecoveryTimes {
+  /** The breaker's longest probe interval. */
+  maxProbeSeconds: number;
+  /** The longest a LakeFormation call waits for its answer (the client's timeout per call). */
+  callSeconds: number;
+  /** The longest an invocation runs (the function's timeout). */
+  invocationSeconds: number;
+  /** The queue's visibility timeout: how long a message stays away when its back-off cannot be set. */
+  visibilityTimeoutSeconds: number;
+  /** How long a visible message can wait to be received (the event source's batching window). */
+  pollSeconds: number;
+}
+
+/** What rounding to whole seconds can add to a paused message's delay (the probe's and the delay's). */
+const ROUNDING_SECONDS = 2;
+
 /**
- * The longest a request can wait after LakeFormation has recovered, in seconds: it failed just
- * before, so it is away at most its whole back-off (`maxSeconds`), or, received by a container
- * whose breaker had not probed since (its last probe failed before the recovery, so its next one is
- * due within `maxProbeSeconds`), it is sent away once more until that probe (+20 %, at least half the
- * back-off, at most all of it); then one wait for a probe under way (`probeWaitSeconds`).
+ * The longest a request can wait after LakeFormation has recovered (from then on every call is
+ * answered within `callSeconds`) until its stop call is made, in seconds:
+ *
+ * 1. A message away at the recovery was sent away by an invocation that ended within
+ *    `invocationSeconds`, for at most `maxSeconds` (or the queue's visibility timeout, counted from
+ *    its receive, when its back-off could not be set).
+ * 2. A container's breaker that is still open probes next within `maxProbeSeconds` of its last
+ *    failed probe, a call made before the recovery and so over within `callSeconds` of it. Until
+ *    then a message it receives is sent away until that probe (+20 %) but at least half its
+ *    back-off, from the end of its invocation: back within
+ *    `max(1.2 × (call + probe), call + probe + max / 2)` of the recovery, plus one invocation. After
+ *    that probe is due, no container sends a message away any more.
+ * 3. The invocation that receives it (within `pollSeconds` of its coming back) makes its call before
+ *    it ends: at once when its breaker is closed, after the probe's answer when one is due or under
+ *    way (every attempt of the container waits for it: flow.ts), however many messages its batch
+ *    holds.
+ *
+ * Throttling and a backlog longer than the functions can work off are not counted.
  */
-export function worstWaitAfterRecoverySeconds(
-  backoff: RetryBackoff,
-  maxProbeSeconds: number,
-  probeWaitSeconds = 5,
-): number {
-  const again = Math.min(
-    backoff.maxSeconds,
-    Math.max(maxProbeSeconds * (1 + RETRY_JITTER), backoff.maxSeconds / 2),
+export function worstWaitAfterRecoverySeconds(backoff: RetryBackoff, times: RecoveryTimes): number {
+  const { maxProbeSeconds, callSeconds, invocationSeconds, visibilityTimeoutSeconds, pollSeconds } = times;
+  const awayAtRecovery = Math.max(invocationSeconds + backoff.maxSeconds, visibilityTimeoutSeconds);
+  const lastProbeDue = callSeconds + maxProbeSeconds;
+  const sentAwayUntilProbe = Math.max(
+    invocationSeconds +
+      Math.max(lastProbeDue * (1 + RETRY_JITTER), lastProbeDue + backoff.maxSeconds / 2) +
+      ROUNDING_SECONDS,
+    lastProbeDue + visibilityTimeoutSeconds,
   );
-  return Math.max(backoff.maxSeconds, maxProbeSeconds + again) + probeWaitSeconds;
+  return Math.ceil(Math.max(awayAtRecovery, sentAwayUntilProbe) + pollSeconds + invocationSeconds);
 }

@@ -62,19 +62,22 @@ describe('Function: createFlowControl()', () => {
       ms: 5_000,
     });
     const intervals: number[] = [];
+    const toldWaiting: unknown[] = [];
     for (let i = 0; i < 4; i++) {
       const paused = await pausedReason(flow.acquire(Number.POSITIVE_INFINITY));
       intervals.push(paused?.ms ?? 0);
       time.advance(paused?.ms ?? 0);
       const probe = await flow.acquire(Number.POSITIVE_INFINITY);
-      // while the probe is under way, others wait briefly for its answer
-      expect(await pausedReason(flow.acquire(Number.POSITIVE_INFINITY))).toEqual({
-        reason: 'breaker',
-        ms: 5_000,
-      });
+      // while the probe is under way, another attempt waits for its answer; its failure sends that
+      // attempt away until the next probe
+      const waiter = pausedReason(flow.acquire(Number.POSITIVE_INFINITY));
+      await time.run(0);
+      expect(flow.state().breaker).toBe('probing');
       probe.release('failed');
+      toldWaiting.push(await waiter);
     }
     expect(intervals).toEqual([5_000, 10_000, 20_000, 20_000]);
+    expect(toldWaiting).toEqual([10_000, 20_000, 20_000, 20_000].map((ms) => ({ reason: 'breaker', ms })));
 
     // a probe that gets any answer closes it: calls flow again, the interval starts over
     time.advance(20_000);
@@ -82,6 +85,63 @@ describe('Function: createFlowControl()', () => {
     expect(flow.state().breaker).toBe('closed');
     const calls = await Promise.all([1, 2, 3].map(() => flow.acquire(Number.POSITIVE_INFINITY)));
     expect(calls).toHaveLength(3);
+  });
+
+  it('lets the attempts made while a probe is under way go on once it is answered, all at once', async () => {
+    // Prepare: open, and the probe due
+    const time = virtualTime();
+    const flow = createFlowControl({ maxConcurrency: 10, firstProbeMs: 5_000, timing: time });
+    for (let i = 0; i < 5; i++) (await flow.acquire(Number.POSITIVE_INFINITY)).release('failed');
+    time.advance(5_000);
+    const probe = await flow.acquire(Number.POSITIVE_INFINITY);
+
+    // Act: nine more attempts of the same batch, then the probe's answer
+    let granted = 0;
+    const others = Array.from({ length: 9 }, () =>
+      flow.acquire(Number.POSITIVE_INFINITY).then((permit) => {
+        granted += 1;
+        return permit;
+      }),
+    );
+    await time.run(60_000);
+    const beforeAnswer = granted;
+    probe.release('answered');
+    const permits = await Promise.all(others);
+
+    // Assess: none went before the answer, none was sent away after it
+    expect(beforeAnswer).toBe(0);
+    expect(permits).toHaveLength(9);
+    expect(flow.state()).toMatchObject({ breaker: 'closed', inFlight: 9 });
+  });
+
+  it('makes one of the waiting attempts the probe when the probe was not made after all', async () => {
+    const time = virtualTime();
+    const flow = createFlowControl({ maxConcurrency: 4, firstProbeMs: 5_000, timing: time });
+    for (let i = 0; i < 5; i++) (await flow.acquire(Number.POSITIVE_INFINITY)).release('failed');
+    time.advance(5_000);
+    const probe = await flow.acquire(Number.POSITIVE_INFINITY);
+    const first = flow.acquire(Number.POSITIVE_INFINITY);
+    const second = pausedReason(flow.acquire(Number.POSITIVE_INFINITY));
+    await time.run(0);
+
+    // the probe ends without an answer (its sign-in failed): the first waiter probes instead
+    probe.release('abandoned');
+    const next = await first;
+    expect(flow.state().breaker).toBe('probing');
+    // and the second waits for that one: a failure sends it away for the doubled interval
+    next.release('failed');
+    expect(await second).toEqual({ reason: 'breaker', ms: 10_000 });
+  });
+
+  it('sends an attempt away shortly when its deadline comes before the probe is answered', async () => {
+    const time = virtualTime();
+    const flow = createFlowControl({ maxConcurrency: 4, firstProbeMs: 5_000, timing: time });
+    for (let i = 0; i < 5; i++) (await flow.acquire(Number.POSITIVE_INFINITY)).release('failed');
+    time.advance(5_000);
+    const probe = await flow.acquire(Number.POSITIVE_INFINITY);
+    expect(await pausedReason(flow.acquire(time.now() + 20))).toEqual({ reason: 'breaker', ms: 5_000 });
+    probe.release('answered');
+    expect(flow.state().breaker).toBe('closed');
   });
 
   it('does not open on failures that answers interrupt', async () => {

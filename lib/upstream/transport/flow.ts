@@ -3,7 +3,7 @@ import { realTiming, type Timing } from './retry.js';
 /**
  * Flow control of one container's calls to an upstream (design: "Riding out outages and
  * throttling"): a breaker that stops calling an upstream that keeps failing, probing it once per
- * interval; a limit on calls in flight that halves on each throttle and grows back by one per
+ * interval (the container's other attempts wait for the probe's answer); a limit on calls in flight that halves on each throttle and grows back by one per
  * success; a container-wide pause for a `Retry-After`; and a client-side rate limiter that learns
  * the rate the upstream accepts from its throttles (a token bucket whose rate follows CUBIC: cut to
  * 70 % on a throttle, then grown back along a cubic curve that is flat near the last rate that was
@@ -61,9 +61,11 @@ export interface FlowState {
 
 export interface FlowControl {
   /**
-   * A permit for one attempt, once a slot, a token and the end of any pause allow it. Throws
-   * {@link UpstreamPausedError} at once while the breaker is open (unless this attempt is the probe),
-   * and when the wait would end past `deadline` (epoch ms).
+   * A permit for one attempt, once a slot, a token and the end of any pause allow it. While the
+   * breaker is open it throws {@link UpstreamPausedError} at once, unless this attempt is the probe.
+   * While a probe is under way it waits for the probe's answer: an answer closes the breaker and
+   * this attempt goes on; a failure opens it again and this attempt throws, with the time until the
+   * next probe. It also throws when the wait would end past `deadline` (epoch ms).
    */
   acquire(deadline: number): Promise<Permit>;
   state(): FlowState;
@@ -179,12 +181,16 @@ export function createFlowControl(options: FlowOptions): FlowControl {
   const firstProbeMs = options.firstProbeMs ?? 5_000;
   const maxProbeMs = options.maxProbeMs ?? 300_000;
   const max = Math.max(1, options.maxConcurrency);
+  /** The wait reported by an attempt whose deadline came while a probe was still under way. */
   const probeWaitMs = Math.min(5_000, firstProbeMs);
   const limiter = rateLimiter(now);
 
   let limit = max;
   let inFlight = 0;
+  /** Attempts waiting for a free slot. */
   const waiting: (() => void)[] = [];
+  /** Attempts waiting for the probe's answer. */
+  const awaitingProbe: (() => void)[] = [];
   let pausedUntil = 0;
   let failures = 0;
   let breaker: 'closed' | 'open' | 'probing' = 'closed';
@@ -198,23 +204,30 @@ export function createFlowControl(options: FlowOptions): FlowControl {
   /** The share of recent answers that were throttles (smoothed over about the last 50). */
   let throttledShare = 0;
 
-  /** Waits for a call in flight to end; `false` when `withinMs` passed first. */
-  const slotFreed = (withinMs: number) =>
+  /** Waits in `queue` until woken; `false` when `withinMs` passed first. */
+  const wokenIn = (queue: (() => void)[], withinMs: number) =>
     new Promise<boolean>((resolve) => {
       const woken = () => {
         if (timer !== undefined) clearTimeout(timer);
         resolve(true);
       };
       const timer = Number.isFinite(withinMs)
-        ? setTimeout(() => {
-            waiting.splice(waiting.indexOf(woken), 1);
-            resolve(false);
-          }, withinMs)
+        ? setTimeout(
+            () => {
+              queue.splice(queue.indexOf(woken), 1);
+              resolve(false);
+            },
+            Math.max(0, withinMs),
+          )
         : undefined;
-      waiting.push(woken);
+      queue.push(woken);
     });
   const wake = () => {
     while (inFlight < limit && waiting.length > 0) waiting.shift()?.();
+  };
+  /** The probe is over (answered, failed, or not made after all): whoever waited for it looks again. */
+  const probeOver = () => {
+    for (const woken of awaitingProbe.splice(0)) woken();
   };
   const open = () => {
     breaker = 'open';
@@ -255,6 +268,7 @@ export function createFlowControl(options: FlowOptions): FlowControl {
           pausedUntil = Math.max(pausedUntil, now() + result.retryAfterMs);
       }
     }
+    if (probe) probeOver();
     wake();
   }
 
@@ -263,23 +277,35 @@ export function createFlowControl(options: FlowOptions): FlowControl {
       for (;;) {
         const t = now();
         let probe = false;
-        if (breaker !== 'closed') {
-          // while the probe is under way its answer is near: ask again shortly
-          if (breaker === 'probing') throw new UpstreamPausedError('breaker', probeWaitMs);
+        if (breaker === 'probing') {
+          // the probe's answer is near and decides for every attempt of the container: wait for it
+          // here rather than send the message away (it would stay away at least half its back-off)
+          if (!(await wokenIn(awaitingProbe, deadline - t))) {
+            throw new UpstreamPausedError('breaker', probeWaitMs);
+          }
+          continue;
+        }
+        if (breaker === 'open') {
           if (t < nextProbeAt) throw new UpstreamPausedError('breaker', nextProbeAt - t);
           breaker = 'probing';
           probe = true;
         }
         const waitMs = Math.max(pausedUntil - t, limiter.waitMs());
         if (waitMs > 0) {
-          if (probe) breaker = 'open';
+          if (probe) {
+            breaker = 'open';
+            probeOver();
+          }
           if (t + waitMs >= deadline) throw new UpstreamPausedError('throttled', waitMs);
           await sleep(waitMs);
           continue;
         }
         if (inFlight >= limit) {
-          if (probe) breaker = 'open';
-          if (!(await slotFreed(deadline - t))) throw new UpstreamPausedError('throttled', 0);
+          if (probe) {
+            breaker = 'open';
+            probeOver();
+          }
+          if (!(await wokenIn(waiting, deadline - t))) throw new UpstreamPausedError('throttled', 0);
           continue;
         }
         inFlight += 1;
