@@ -114,7 +114,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   try {
     parsed = parseCliArgs(argv);
   } catch (error) {
-    io.err(`${(error as Error).message}\n\n${USAGE}`);
+    io.err(`error: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
   const { values, positionals } = parsed;
@@ -124,16 +124,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const queueUrl = values['queue-url'] ?? io.env.STOP_QUEUE_URL;
   if (!values['dry-run'] && !queueUrl) {
-    io.err(`no queue: pass --queue-url or set STOP_QUEUE_URL\n\n${USAGE}`);
+    io.err(`error: no queue: pass --queue-url or set STOP_QUEUE_URL\n\n${USAGE}`);
     return 2;
   }
   if (values.file !== undefined && positionals.length > 0) {
-    io.err(`give job ids or --file, not both\n\n${USAGE}`);
+    io.err(`error: give job ids or --file, not both\n\n${USAGE}`);
     return 2;
   }
   const source = values.source ?? 'enqueue-cli';
   if (source === '' || !isTextUpTo(source, MAX_SOURCE_LENGTH)) {
-    io.err(`--source must be 1-${MAX_SOURCE_LENGTH} characters`);
+    io.err(`error: --source must be 1-${MAX_SOURCE_LENGTH} characters`);
     return 2;
   }
 
@@ -144,7 +144,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     try {
       text = values.file === '-' ? await io.readStdin() : await readFile(values.file, 'utf8');
     } catch (error) {
-      io.err(`cannot read ${name}: ${(error as Error).message}`);
+      io.err(`error: cannot read ${name}: ${(error as Error).message}`);
       return 2;
     }
     entries = fileEntries(text, name);
@@ -152,7 +152,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     entries = positionals.map((text, index) => ({ text, where: `argument ${index + 1}` }));
   }
   if (entries.length === 0) {
-    io.err(`no jobs given\n\n${USAGE}`);
+    io.err(`error: no jobs given\n\n${USAGE}`);
     return 2;
   }
 
@@ -164,7 +164,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (errors.length > 0) {
     for (const error of errors.slice(0, 20)) io.err(error);
     if (errors.length > 20) io.err(`… and ${errors.length - 20} more`);
-    io.err(`${errors.length} invalid entr${errors.length === 1 ? 'y' : 'ies'}: nothing was sent`);
+    io.err(`error: ${errors.length} invalid entr${errors.length === 1 ? 'y' : 'ies'}: nothing was sent`);
     return 2;
   }
   const skipped = duplicates > 0 ? ` (${duplicates} duplicate${duplicates === 1 ? '' : 's'} skipped)` : '';
@@ -182,7 +182,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     (await sdkRegion());
   if (!region) {
     io.err(
-      'no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
+      'error: no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
     );
     return 2;
   }
@@ -192,7 +192,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     result = await enqueueStops(queueUrl ?? '', messages, new SQSClient({ ...AWS_CLIENT_OPTIONS, region }));
   } catch (error) {
     io.err(
-      `sending failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n` +
+      `error: sending failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n` +
         'Some messages may have been sent before the failure. Sending the same list again is safe: ' +
         'a job already stopped comes out as NOT_RUNNING.',
     );

@@ -165,6 +165,17 @@ describe('npm run invoke', () => {
 });
 
 describe('npm run enqueue', () => {
+  it.each([
+    [['job-1'], { STOP_QUEUE_URL: '' }, 'error: no queue: pass --queue-url or set STOP_QUEUE_URL'],
+    [['--queue-url', 'http://127.0.0.1:9/123456789012/stop'], {}, 'error: no jobs given'],
+    [['--bogus', 'job-1'], {}, "error: Unknown option '--bogus'"],
+  ])('refuses %j with error: and exit code 2, as the other tools do', async (args, env, first) => {
+    const { code, output } = await run('cli/enqueue-stops.ts', args, env);
+    expect(code).toBe(2);
+    expect(output.slice(0, first.length)).toBe(first);
+    expect(output).not.toMatch(/\n\s+at /);
+  });
+
   it('names a missing AWS region before sending anything', async () => {
     const { code, output } = await run(
       'cli/enqueue-stops.ts',
@@ -173,7 +184,7 @@ describe('npm run enqueue', () => {
     );
     expect(code).toBe(2);
     expect(output.trim()).toBe(
-      'no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
+      'error: no AWS region: set AWS_REGION (or a profile region), or give the queue as https://sqs.<region>.amazonaws.com/<account>/<name>; nothing was sent',
     );
   });
 });
