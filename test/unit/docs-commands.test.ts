@@ -25,14 +25,16 @@ function files(dir: string): string[] {
 }
 const tests = files('test/')
   .filter((file) => file.endsWith('.ts') || file.endsWith('.mjs'))
-  .map((file) => read(file))
-  .join('\n');
+  .filter((file) => file !== 'test/unit/docs-commands.test.ts')
+  .map((file) => ({ file, text: read(file) }));
+
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** `npm run <script>`, `npm <script>` (start, test) in a page's code: spans and blocks. */
 function npmCommands(text: string): string[] {
   const code = [...text.matchAll(/```[\s\S]*?```|`[^`\n]+`/g)].map((match) => match[0]).join('\n');
   const found = new Set<string>();
-  for (const match of code.matchAll(/\bnpm (?:run )?([a-z][a-z:-]*)/g)) {
+  for (const match of code.matchAll(/\bnpm (?:run (?:(?:-s|--silent) )?)?([a-z][a-z:-]*)/g)) {
     const name = match[1] as string;
     if (['ci', 'install', 'i', 'run', 'view'].includes(name)) continue;
     found.add(name);
@@ -40,17 +42,66 @@ function npmCommands(text: string): string[] {
   return [...found];
 }
 
-/** Scripts a test or CI runs: by name, or by the entry file the script runs. */
-function exercised(name: string): boolean {
-  if (new RegExp(`npm (run )?${name}\\b`).test(ci)) return true;
-  const entry = scripts[name]?.match(/tsx ([\w/.-]+\.ts)/)?.[1];
-  if (entry) {
-    const module = entry.replace(/\.ts$/, '');
-    if (tests.includes(module)) return true;
+/**
+ * The npm scripts .ci/run runs: its command lines (not its comments, nor the titles of its steps)
+ * that start with `npm <script>` or `npm run <script>`, after any `NAME=value` and `timeout <s>`.
+ */
+function ciScripts(text: string): Set<string> {
+  const run = new Set<string>();
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/(^|\s)#.*$/, '').replace(/^[\s(]+/, '');
+    const match = line.match(
+      /^(?:[A-Za-z_]\w*=(?:"[^"]*"|'[^']*'|\S*)\s+)*(?:timeout\s+\d+\s+)?npm\s+(?:run\s+)?(?:(?:-s|--silent)\s+)?([a-z][\w:-]*)(?=\s|$)/,
+    );
+    if (match?.[1] && !['ci', 'install', 'run'].includes(match[1])) run.add(match[1]);
   }
-  // vitest projects: a test script runs a project CI runs
-  const project = scripts[name]?.match(/--project (\w+)/)?.[1];
-  return project !== undefined && new RegExp(`npm (run )?test(:${project})?\\b`).test(ci);
+  return run;
+}
+const ciRuns = ciScripts(ci);
+
+/** A script that only runs vitest projects: its projects, and the variables it sets before. */
+function vitestScript(name: string): { projects: string[]; variables: string[] } | undefined {
+  const match = scripts[name]?.match(/^((?:[A-Z_]+=\S+ )*)exec vitest run((?: --project \w+)+)$/);
+  if (!match) return undefined;
+  return {
+    variables: [...(match[1] ?? '').matchAll(/([A-Z_]+)=/g)].map((m) => m[1] as string),
+    projects: [...(match[2] ?? '').matchAll(/--project (\w+)/g)].map((m) => m[1] as string),
+  };
+}
+
+/** A test file that starts the script's entry as a child process: `tsx <entry>`, or `npm run <script>`. */
+function testRuns(name: string): boolean {
+  const entry = scripts[name]?.match(/^exec tsx ([\w/.-]+\.ts)$/)?.[1];
+  const quotedEntry = entry && new RegExp(`['"\`](?:\\.{1,2}/)*${literal(entry)}['"\`]`);
+  const npmRun = new RegExp(`['"]run['"],\\s*(?:['"]-s['"],\\s*)?['"]${literal(name)}['"]`);
+  return tests.some(({ text }) => {
+    if (npmRun.test(text)) return true;
+    const spawns = /\b(?:spawn|spawnSync|execFile|execFileSync|watch)\(/.test(text);
+    return Boolean(quotedEntry && spawns && /['"]tsx['"]/.test(text) && quotedEntry.test(text));
+  });
+}
+
+/**
+ * Scripts a test or CI runs: CI by name; a test by starting its entry file; or a vitest script
+ * that runs only projects a script CI runs runs too, with nothing else changed but variables that
+ * the tests of those projects read (test:soak: test:reliability at full size).
+ */
+function exercised(name: string): boolean {
+  if (ciRuns.has(name) || testRuns(name)) return true;
+  const own = vitestScript(name);
+  if (!own) return false;
+  return [...ciRuns].some((other) => {
+    const theirs = vitestScript(other);
+    if (!theirs || theirs.variables.length > 0) return false;
+    if (!own.projects.every((project) => theirs.projects.includes(project))) return false;
+    return own.variables.every((variable) =>
+      tests.some(
+        ({ file, text }) =>
+          own.projects.some((project) => file.startsWith(`test/${project}/`)) &&
+          text.includes(`process.env.${variable}`),
+      ),
+    );
+  });
 }
 
 describe('the commands in README.md and docs/', () => {
@@ -69,6 +120,22 @@ describe('the commands in README.md and docs/', () => {
       .filter(([name]) => !(name in scripts))
       .map(([name, where]) => `${name} (${where})`);
     expect(unknown).toEqual([]);
+  });
+
+  it('count a script as run by CI only on a command line that runs it', () => {
+    const run = ciScripts(
+      [
+        'step "reliability (npm run test:soak for the full size)"',
+        '# npm run bench measures them all',
+        'npm test',
+        '  CHROMIUM_PATH="$(command -v chromium)" npm run test:browser',
+        '  timeout 180 npm run demo >/dev/null',
+        'BENCH_ONLY=aksk BENCH_RUNS=2 npm run bench >/dev/null',
+        'echo "npm $(npm --version)"',
+        'npm ci --no-audit',
+      ].join('\n'),
+    );
+    expect([...run].sort()).toEqual(['bench', 'demo', 'test', 'test:browser']);
   });
 
   it('name only scripts that CI or a test runs', () => {
