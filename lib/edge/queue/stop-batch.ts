@@ -6,7 +6,13 @@ import {
   type StopOneGroup,
   stopGroups,
 } from '../../domain/bulk.js';
-import type { DeadLetterCode } from '../../domain/failures.js';
+import {
+  type DeadLetterCode,
+  FAILURES,
+  type FailureKind,
+  isDeadLetterCode,
+  type QueueDisposition,
+} from '../../domain/failures.js';
 import type { StopRecord } from '../../domain/ledger/records.js';
 import { stopOnce } from '../../domain/ledger/stop-once.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
@@ -89,6 +95,37 @@ export async function processStopBatch(
     reports.set(report.messageId, report);
     if (report.disposition !== 'retry') logReport(report);
   };
+  /**
+   * A message that ended with a failure: what the failure table says of its kind (FAILURES[kind].queue),
+   * a retry when the table gives the queue nothing to do (never dropped).
+   */
+  const failed = (
+    record: SQSRecord,
+    failure: { kind: FailureKind; detail: string } & Pick<
+      MessageReport,
+      'retryAfterSeconds' | 'probeInSeconds'
+    >,
+    context: Omit<MessageReport, 'disposition'>,
+  ) => {
+    const { kind, detail, retryAfterSeconds, probeInSeconds } = failure;
+    const disposition: QueueDisposition | null = FAILURES[kind].queue;
+    if (disposition === 'dead-lettered' && isDeadLetterCode(kind)) {
+      deadLetter(record, kind, detail, context);
+      return;
+    }
+    if (disposition === 'acknowledged') {
+      settle({ ...context, disposition, errorCode: kind, errorMessage: detail });
+      return;
+    }
+    settle({
+      ...context,
+      disposition: 'retry',
+      errorCode: kind,
+      errorMessage: detail,
+      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+      ...(probeInSeconds !== undefined && { probeInSeconds }),
+    });
+  };
 
   const stops: StopItem<QueueItem>[] = [];
   for (const record of records) {
@@ -107,7 +144,7 @@ export async function processStopBatch(
     stops.push({ ref, runStartedAt: parseRunStartedAt(message.runStartedAt), item: { record, message } });
   }
 
-  const due = options.watches ? await dropSnoozed(stops, options.watches, settle) : stops;
+  const due = options.watches ? await dropSnoozed(stops, options.watches, settle, failed) : stops;
 
   const ledger = options.ledger;
   const stopGroup: StopOneGroup<QueueItem> | undefined = ledger
@@ -130,16 +167,9 @@ export async function processStopBatch(
     for (const { record, message } of group.items) {
       const context = { messageId: record.messageId, ...messageContext(group.ref, message) };
       if ('failure' in verdict) {
-        // retried, with the failure's kind (DEADLINE: not started in time) as its errorCode
-        const { kind, detail, retryAfterSeconds, probeInSeconds } = verdict.failure;
-        settle({
-          ...context,
-          disposition: 'retry',
-          errorCode: kind,
-          errorMessage: detail,
-          ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
-          ...(probeInSeconds !== undefined && { probeInSeconds }),
-        });
+        // as the failure table has it (today: retried), with the failure's kind (DEADLINE: not
+        // started in time) as its errorCode
+        failed(record, verdict.failure, context);
         continue;
       }
       const { result } = verdict;
@@ -208,6 +238,11 @@ async function dropSnoozed(
   stops: StopItem<QueueItem>[],
   watches: Pick<RunWatchStore, 'readWatches'>,
   settle: (report: MessageReport) => void,
+  failed: (
+    record: SQSRecord,
+    failure: { kind: FailureKind; detail: string },
+    context: Omit<MessageReport, 'disposition'>,
+  ) => void,
 ): Promise<StopItem<QueueItem>[]> {
   const reaped = stops.filter(
     (stop) => stop.item.message.source === REAPER_SOURCE && stop.runStartedAt !== undefined,
@@ -225,13 +260,14 @@ async function dropSnoozed(
   } catch (error) {
     for (const stop of reaped) {
       dropped.add(stop);
-      settle({
-        messageId: stop.item.record.messageId,
-        ...messageContext(stop.ref, stop.item.message),
-        disposition: 'retry',
-        errorCode: 'LEDGER_UNAVAILABLE',
-        errorMessage: `the run's snoozes could not be read (${(error as Error).message})`,
-      });
+      failed(
+        stop.item.record,
+        {
+          kind: 'LEDGER_UNAVAILABLE',
+          detail: `the run's snoozes could not be read (${(error as Error).message})`,
+        },
+        { messageId: stop.item.record.messageId, ...messageContext(stop.ref, stop.item.message) },
+      );
     }
     return stops.filter((stop) => !dropped.has(stop));
   }
