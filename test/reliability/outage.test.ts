@@ -26,7 +26,7 @@ import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
  *
  * The settings are whole seconds (SQS's unit), so the base and the first probe cannot shrink with
  * the rest. `OUTAGE_RATIO` is the outage over the back-off cap: 144 for 24 h against 600 s
- * (`npm run test:soak`), 10 in CI. The queue's maxReceiveCount is exactly what the arithmetic behind
+ * (the full size), 10 in CI. The queue's maxReceiveCount is exactly what the arithmetic behind
  * serverless.yml's gives for the outage (every receive away at least half its back-off).
  */
 const OUTAGE_RATIO = Number(process.env.OUTAGE_RATIO ?? 10);
