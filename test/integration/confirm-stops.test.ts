@@ -140,6 +140,34 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     expect(confirmed.state).toBe('CONFIRMED');
   });
 
+  it('confirms a stop that named no run once the job is on a new run, and never stops that run', async () => {
+    // the stop names no run (the webhook body has no runStartedAt); the job stops, and is started
+    // again between two checks: the check after that must not take the new run for the one stopped
+    const target = job({ neverStops: true });
+    const stopId = await stop(target.id);
+    const first = await recordWhen(stopId, (r) => checks(r) >= 1);
+    await expect.poll(() => Date.now() - Date.parse(String(first.createdAt))).toBeGreaterThan(1_100);
+    const running = emulator.store.get(INSTANCE, target.id);
+    if (!running) throw new Error('the job is gone');
+    running.neverStops = false;
+    emulator.store.start(running);
+    const newRun = running.startTime;
+
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(record.events).toContainEqual(
+      expect.objectContaining({
+        type: 'Stop Confirmed',
+        detail: {
+          why: 'another run',
+          status: 'RUNNING',
+          newRunStartedAt: new Date(newRun ?? 0).toISOString(),
+        },
+      }),
+    );
+    expect((record.events as { type: string }[]).map((e) => e.type)).not.toContain('Stop Retried');
+    expect(emulator.store.get(INSTANCE, target.id)).toMatchObject({ status: 'RUNNING', stopsAccepted: 1 });
+  });
+
   it('flags a stop STUCK at the end of the window, with its event and metric', async () => {
     const logs = captureLogs();
     const stopId = await stop(job({ neverStops: true }).id);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { firstCheck, judgeCheck } from '../../lib/domain/lifecycle/confirm.js';
+import { SAME_RUN_WITHIN_MS } from '../../lib/domain/stop.js';
 import type { Job } from '../../lib/upstream/lakeformation/job.js';
 
 const SETTINGS = { firstCheckSeconds: 30, windowSeconds: 1800 };
@@ -34,6 +35,41 @@ describe('Function: judgeCheck()', () => {
       kind: 'confirmed',
       why: 'another run',
     });
+  });
+
+  it('confirms a stop that named no run once the job reads a run started after the stop was accepted', () => {
+    const { runStartedAt: _run, ...runless } = stop;
+    const check = firstCheck(runless, ACCEPTED, SETTINGS);
+    const restarted = ACCEPTED + 5_000;
+    const verdict = judgeCheck(check, job('RUNNING', { startTime: restarted }), ACCEPTED + 900_000, SETTINGS);
+    // never "again" with stopAgain at half the window: that would stop the new run
+    expect(verdict).toEqual({
+      kind: 'confirmed',
+      why: 'another run',
+      status: 'RUNNING',
+      startTime: restarted,
+    });
+  });
+
+  it('takes a run-less job that started before the stop, or within the same-run tolerance of it, as the run stopped', () => {
+    const { runStartedAt: _run, ...runless } = stop;
+    const check = firstCheck(runless, ACCEPTED, SETTINGS);
+    for (const startTime of [RUN, ACCEPTED, ACCEPTED + SAME_RUN_WITHIN_MS - 1]) {
+      expect(judgeCheck(check, job('RUNNING', { startTime }), ACCEPTED + 900_000, SETTINGS)).toEqual({
+        kind: 'again',
+        status: 'RUNNING',
+        delaySeconds: 60,
+        stopAgain: true,
+      });
+    }
+    expect(
+      judgeCheck(
+        check,
+        job('RUNNING', { startTime: ACCEPTED + SAME_RUN_WITHIN_MS }),
+        ACCEPTED + 900_000,
+        SETTINGS,
+      ),
+    ).toMatchObject({ kind: 'confirmed', why: 'another run' });
   });
 
   it('checks a running job again after twice the delay, at most 300 s, never past the window', () => {

@@ -17,6 +17,8 @@ export interface AnnouncedStop {
   status?: string;
   detail?: string;
   requests: { source: string; reason?: string }[];
+  /** When the record was made, right after LakeFormation's answer: the stop's acceptance (ISO-8601). */
+  createdAt?: string;
 }
 
 export interface AnnounceOptions {
@@ -72,13 +74,18 @@ export function stopAnnouncer(options: AnnounceOptions) {
     let queued: Promise<void> = Promise.resolve();
     if (record.outcome === 'STOP_REQUESTED') {
       events.push({ type: 'Stop Requested', detail: base });
-      queued = queueCheck(options, firstCheck(record, now(), options.settings)).catch((error: unknown) => {
-        logger.error('the confirmation of an accepted stop could not be queued', {
-          stopId: record.stopId,
-          error,
-        });
-        metrics.addMetric('ConfirmQueueFailed', MetricUnit.Count, 1);
-      });
+      // accepted when the record was made (its write may have been retried since)
+      const created = record.createdAt === undefined ? Number.NaN : Date.parse(record.createdAt);
+      const acceptedAt = Number.isNaN(created) ? now() : Math.min(created, now());
+      queued = queueCheck(options, firstCheck(record, acceptedAt, options.settings)).catch(
+        (error: unknown) => {
+          logger.error('the confirmation of an accepted stop could not be queued', {
+            stopId: record.stopId,
+            error,
+          });
+          metrics.addMetric('ConfirmQueueFailed', MetricUnit.Count, 1);
+        },
+      );
     } else if (record.outcome === 'NOT_STOPPABLE') {
       events.push({
         type: 'Stop Refused',

@@ -34,7 +34,14 @@ export interface ConfirmSettings {
 export const MAX_CHECK_DELAY_SECONDS = 300;
 
 export type CheckVerdict =
-  | { kind: 'confirmed'; why: 'ended' | 'another run' | 'gone'; status?: string; endTime?: number }
+  | {
+      kind: 'confirmed';
+      why: 'ended' | 'another run' | 'gone';
+      status?: string;
+      endTime?: number;
+      /** For `another run`: the `start_time` of the run the job is on now (epoch ms). */
+      startTime?: number;
+    }
   | { kind: 'stuck'; status: string }
   /** Still running: check again after `delaySeconds`; `stopAgain` at half the window, once. */
   | { kind: 'again'; status: string; delaySeconds: number; stopAgain: boolean };
@@ -58,8 +65,21 @@ export function firstCheck(
 }
 
 /**
+ * Whether a job whose run started at `startTime` is on another run than the one stopped: for a stop
+ * that named its run, a `start_time` that differs from it; for one that named none, a `start_time`
+ * later than the stop's acceptance (the job was stopped and started again). Both within the usual
+ * {@link SAME_RUN_WITHIN_MS}. Such a job is never stopped again: that would stop the new run.
+ */
+function isAnotherRun(check: ConfirmCheck, startTime: number): boolean {
+  if (check.runStartedAt !== undefined) {
+    return Math.abs(startTime - Date.parse(check.runStartedAt)) >= SAME_RUN_WITHIN_MS;
+  }
+  return startTime - Date.parse(check.acceptedAt) >= SAME_RUN_WITHIN_MS;
+}
+
+/**
  * What a check makes of the job as it reads now (`undefined`: LakeFormation has no such job): a
- * terminal status, another run or no job is `CONFIRMED`; still running at the end of the window is
+ * terminal status, another run (see {@link isAnotherRun}) or no job is `CONFIRMED`; still running at the end of the window is
  * `STUCK`; otherwise the next check comes after twice the last delay (at most
  * {@link MAX_CHECK_DELAY_SECONDS}, never past the window's end), and at half the window the stop is
  * sent once more.
@@ -71,13 +91,8 @@ export function judgeCheck(
   settings: ConfirmSettings,
 ): CheckVerdict {
   if (!job) return { kind: 'confirmed', why: 'gone' };
-  const run = check.runStartedAt === undefined ? undefined : Date.parse(check.runStartedAt);
-  if (
-    run !== undefined &&
-    job.startTime !== undefined &&
-    Math.abs(job.startTime - run) >= SAME_RUN_WITHIN_MS
-  ) {
-    return { kind: 'confirmed', why: 'another run', status: job.status };
+  if (job.startTime !== undefined && isAnotherRun(check, job.startTime)) {
+    return { kind: 'confirmed', why: 'another run', status: job.status, startTime: job.startTime };
   }
   if (NOT_RUNNING_STATUSES.has(job.status)) {
     return {

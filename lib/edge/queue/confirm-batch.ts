@@ -133,6 +133,9 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
         why: verdict.why,
         ...(verdict.status !== undefined && { status: verdict.status }),
         ...(verdict.endTime !== undefined && { endTime: new Date(verdict.endTime).toISOString() }),
+        ...(verdict.startTime !== undefined && {
+          newRunStartedAt: new Date(verdict.startTime).toISOString(),
+        }),
       };
       await options.ledger.recordEvent(
         check.stopId,
