@@ -21,7 +21,7 @@ import {
   snoozeRun,
 } from '../lib/domain/snooze/snooze.js';
 import { SAME_RUN_WITHIN_MS } from '../lib/domain/stop.js';
-import { requestBody } from '../lib/edge/http/body.js';
+import { isBase64, requestBody } from '../lib/edge/http/body.js';
 import { callerAuthentication, callerName } from '../lib/edge/http/caller-auth.js';
 import { problemResponses } from '../lib/edge/http/error-handler.js';
 import { singleUseSignatures } from '../lib/edge/http/idempotency.js';
@@ -158,6 +158,8 @@ export async function snoozeApi(
 function linkToken(event: APIGatewayProxyEventV2): string | undefined {
   const query = event.queryStringParameters?.t;
   if (event.requestContext.http.method !== 'POST' || !event.body) return query;
+  // a body marked base64 that is not is no form at all (Node would decode what it could of it)
+  if (event.isBase64Encoded && !isBase64(event.body)) return '';
   const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
   if (raw.length > MAX_FORM_BYTES) return '';
   return new URLSearchParams(raw.toString('utf8')).get('t') ?? query;

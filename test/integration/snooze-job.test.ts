@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLink, snoozeUrl } from '../../lib/domain/snooze/links.js';
 import { type PeopleEvent, type Stack, startStack } from '../../local/stack.js';
+import { lambdaContext } from '../support/lambda.js';
 import { captureLogs, registerSecret } from '../support/logs.js';
 
 /**
@@ -240,6 +242,27 @@ describe('GET and POST /snooze: the signed link', () => {
     // nothing was recorded: the run has no snooze
     const snoozes = (await (await api(`/jobs/${job.id}/snoozes`)).json()) as { items: { snoozes: number }[] };
     expect(snoozes.items.every((item) => item.snoozes === 0)).toBe(true);
+  });
+
+  it('refuses a button press whose body is marked base64 but is not (400), and snoozes nothing', async () => {
+    const jobId = jobs.obs_lake_discovery as string;
+    const { token } = link(jobId, await runStart(jobId));
+    const before = await (await api(`/jobs/${jobId}/snoozes`)).json();
+    const event = JSON.parse(
+      readFileSync(new URL('../../events/http-snooze-link.json', import.meta.url), 'utf8'),
+    );
+    event.requestContext.http.method = 'POST';
+    event.queryStringParameters = null;
+    event.isBase64Encoded = true;
+    // a valid form's base64 with characters base64 does not have: decoding what it could reads the form
+    event.body = `${Buffer.from(`t=${token}`).toString('base64')}!!`;
+    const answer = (await stack.handlers.snoozeLink(event, lambdaContext(10_000))) as {
+      statusCode: number;
+      body: string;
+    };
+    expect(answer.statusCode).toBe(400);
+    expect(heading(answer.body)).toBe('This link is not a snooze link');
+    expect(await (await api(`/jobs/${jobId}/snoozes`)).json()).toEqual(before);
   });
 
   it('answers 503 and changes nothing while LakeFormation is down; the link still works after', async () => {

@@ -9,6 +9,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 /** Standard base64 (RFC 4648 §4), as API Gateway encodes a body; padding optional. */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
+/** Whether `text` is standard base64: Node's decoder would silently drop whatever is not. */
+export const isBase64 = (text: string): boolean => BASE64.test(text);
+
 /**
  * Decodes the body (base64 when API Gateway says so), rejects bodies over `maxBytes` (413) and
  * non-empty bodies whose content type is not JSON (415). A missing content type is read as JSON.
@@ -23,7 +26,7 @@ export function requestBody({ maxBytes = MAX_BODY_BYTES }: { maxBytes?: number }
       }
       // Node decodes what it can of anything and drops the rest: a body that is not base64 would be
       // read as another (often empty) body, and the stop made
-      if (event.isBase64Encoded && !BASE64.test(body)) {
+      if (event.isBase64Encoded && !isBase64(body)) {
         throw new ProblemError(
           'INVALID_MESSAGE',
           'the body is marked base64-encoded but is not valid base64',
