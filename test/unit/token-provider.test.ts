@@ -374,6 +374,24 @@ describe('Function: createTokenProvider()', () => {
     });
   });
 
+  it('refuses a token answer over 1 MiB as IAM failing, and caches nothing from it', async () => {
+    const huge = { token: { expires_at: '2026-11-29T12:00:00Z', padding: 'x'.repeat(1024 * 1024) } };
+    const answer = { status: 201, headers: { 'X-Subject-Token': 'tok-huge' }, body: huge };
+    const { provider, fetch } = setup([
+      answer,
+      answer,
+      answer,
+      answer,
+      issued('tok-B', '2026-11-29T12:00:00Z'),
+    ]);
+    const error = await provider.getToken().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IamUnavailableError);
+    expect((error as Error).message).toContain('longer than 1048576 bytes');
+    // the next call asks IAM again: the oversized answer's token was never taken
+    expect(await provider.getToken()).toBe('tok-B');
+    expect(fetch.calls.length).toBeGreaterThan(1);
+  });
+
   it('treats an answer without X-Subject-Token as IAM failing', async () => {
     const { provider } = setup([{ status: 201, body: { token: { expires_at: '2026-11-29T12:00:00Z' } } }]);
     await expect(provider.getToken()).rejects.toBeInstanceOf(IamUnavailableError);
