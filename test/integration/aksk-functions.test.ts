@@ -29,6 +29,8 @@ const TEMPORARY = {
   securityToken: 'integration-aksk-security-token-1',
 };
 const RENEWED_TOKEN = 'integration-aksk-security-token-2';
+/** The gateway's key with another secret key: its signatures do not match, and the gateway quotes their input. */
+const WRONG_SECRET = { accessKey: KEY.accessKey, secretKey: 'integration-aksk-wrong-secret-key' };
 /** A key the gateway does not know (deleted in IAM). */
 const DELETED = { accessKey: 'HPUAINTEGRATIONGONE', secretKey: 'integration-aksk-deleted-secret' };
 const BEARER = 'integration-aksk-bearer';
@@ -38,6 +40,7 @@ registerSecret(
   TEMPORARY.securityToken,
   RENEWED_TOKEN,
   DELETED.secretKey,
+  WRONG_SECRET.secretKey,
   BEARER,
 );
 
@@ -226,6 +229,22 @@ describe('the functions with AK/SK credentials from Secrets Manager (moto), agai
     // two signed tries: the second after the secret was read again
     expect(recordingFetch.headers).toHaveLength(2);
     expect((await stats()).tokensIssued).toBe(0);
+  });
+
+  it('keeps the signature input the gateway quotes for a wrong secret key out of the answer and the logs', async () => {
+    const logs = captureLogs();
+    useCredentials(await createSecret('aksk-wrong-secret', WRONG_SECRET));
+    const job = runningJob('aksk_wrong_secret');
+
+    const response = parse(await stopJob(stopRequest(job.id), lambdaContext(20_000)));
+
+    expect(response.statusCode).toBe(502);
+    expect(job.stopsAccepted).toBe(0);
+    const said = JSON.stringify([response.body, logs.lines]);
+    // the gateway's refusal reached us, its canonical request did not
+    expect(said).toContain('verify aksk signature fail, canonicalRequest:[REDACTED]');
+    expect(said).not.toMatch(/canonicalRequest:(?!\[REDACTED\])/);
+    expect(said).not.toContain('x-sdk-date:');
   });
 
   it('reports the queue message as a failure to retry when the key is refused', async () => {

@@ -13,13 +13,22 @@ export function registerSecret(...values: string[]): void {
   for (const value of values) secrets.add(value);
 }
 
-/** Log lines holding a registered secret or an emulator token, with what was found. */
+/**
+ * An AK/SK signature's input (a canonical request or string to sign, as a gateway quotes it) or a
+ * signature as an `Authorization` header shows it, not redacted: whatever key signed it.
+ */
+const SIGNATURE_INPUT = /\b(?:canonical[ _-]?request|string[ _-]?to[ _-]?sign)\s*[:=]\s*(?!\[REDACTED\])\S/i;
+const SIGNATURE = /\bSignature=[0-9a-fA-F]{64}\b/;
+
+/** Log lines holding a registered secret, an emulator token or a signature or its input, with what was found. */
 export function secretsInLogs(): string[] {
   const hits: string[] = [];
   for (const line of [...capturedLogLines, ...otherOutput]) {
     for (const secret of secrets)
       if (line.includes(secret)) hits.push(`${secret.slice(0, 4)}… in ${line.slice(0, 200)}`);
     if (EMULATOR_TOKEN.test(line)) hits.push(`emulator token in ${line.slice(0, 200)}`);
+    if (SIGNATURE_INPUT.test(line)) hits.push(`signature input in ${line.slice(0, 200)}`);
+    if (SIGNATURE.test(line)) hits.push(`signature in ${line.slice(0, 200)}`);
   }
   return hits;
 }

@@ -20,4 +20,16 @@ describe('the log secret scan', () => {
     expect(hits).toHaveLength(2);
     expect(secretsInLogs()).toEqual([]);
   });
+
+  it("finds a signature's input and a signature whatever key made them, and passes them redacted", () => {
+    const lines = capturedLogLines.length;
+    logger.warn('refused', { detail: 'verify aksk signature fail, canonicalRequest:POST|/v1/p/x|' });
+    logger.warn('refused', { detail: `Authorization: SDK-HMAC-SHA256 Signature=${'ab'.repeat(32)}` });
+    logger.warn('refused', { detail: 'verify aksk signature fail, canonicalRequest:[REDACTED]' });
+    logger.warn('refused', { detail: 'SDK-HMAC-SHA256 Signature=[REDACTED]' });
+    const hits = secretsInLogs();
+    capturedLogLines.splice(lines);
+
+    expect(hits.map((hit) => hit.split(' in ')[0])).toEqual(['signature input', 'signature']);
+  });
 });
