@@ -1,5 +1,5 @@
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetContainer } from '../../lib/container/container.js';
 import type { StopJobEvent } from '../../lib/edge/http/event.js';
@@ -138,6 +138,47 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const confirmed = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
     expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
     expect(confirmed.state).toBe('CONFIRMED');
+  });
+
+  it('sends the stop again once when the check after it cannot be queued and SQS delivers the check again', async () => {
+    // the first check that would carry retried: true fails to be sent
+    const send = SQSClient.prototype.send;
+    let refused = 0;
+    let queuedAfterHalfway = 0;
+    vi.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: unknown, command: unknown) {
+      const body = (command as { input?: { MessageBody?: string } }).input?.MessageBody;
+      const afterHalfway = command instanceof SendMessageCommand && body?.includes('"retried":true');
+      if (afterHalfway && refused === 0) {
+        refused += 1;
+        return Promise.reject(new Error('SQS unavailable'));
+      }
+      const sent = Reflect.apply(send, this, [command]) as Promise<unknown>;
+      if (!afterHalfway) return sent;
+      return sent.then((answer) => {
+        queuedAfterHalfway += 1;
+        return answer;
+      });
+    } as typeof send);
+    const stubborn = job({ neverStops: true });
+    const stopId = await stop(stubborn.id);
+
+    // the check delivered again has queued its next one (and so is done with the stop)
+    await expect.poll(() => queuedAfterHalfway, { timeout: 20_000 }).toBeGreaterThanOrEqual(1);
+    const retried = await recordWhen(stopId, (r) =>
+      (r.events as { type: string }[]).some((e) => e.type === 'Stop Retried'),
+    );
+    expect(refused).toBe(1);
+    const target = emulator.store.get(INSTANCE, stubborn.id);
+    if (target) target.neverStops = false;
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(emulator.store.get(INSTANCE, stubborn.id)?.stopsAccepted).toBe(2);
+    expect((record.events as { type: string }[]).filter((e) => e.type === 'Stop Retried')).toHaveLength(1);
+    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
+    // the check at half the window was made twice (delivered again); the stop was sent again once
+    const halfway = (retried.events as { type: string; detail?: { stopAgain?: boolean } }[]).filter(
+      (e) => e.type === 'Confirmation Check' && e.detail?.stopAgain,
+    );
+    expect(halfway).toHaveLength(2);
   });
 
   it('confirms a stop that named no run once the job is on a new run, and never stops that run', async () => {

@@ -7,8 +7,10 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LedgerTable } from '../../lib/domain/ledger/table.js';
 import type { ConfirmCheck } from '../../lib/domain/lifecycle/confirm.js';
 import { processConfirmBatch } from '../../lib/edge/queue/confirm-batch.js';
+import { metrics } from '../../lib/platform/metrics.js';
 import type { LakeFormationClient } from '../../lib/upstream/lakeformation/client.js';
-import { fakeClient } from '../support/fake-client.js';
+import { fakeClient, httpError } from '../support/fake-client.js';
+import { captureLogs, emfTotals } from '../support/logs.js';
 
 const INSTANCE = '2180518f-42b8-4947-b20b-adfc53981a25';
 const sqsMock = mockClient(SQSClient);
@@ -107,5 +109,101 @@ describe('Function: processConfirmBatch()', () => {
     const response = await processConfirmBatch(checks(['ok', 'broken', 'also-ok']), options(client));
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'c2' }]);
+  });
+
+  describe('the stop sent again at half the window', () => {
+    // accepted 31 s ago in a 60 s window: this check is past half of it, and the job still runs
+    const halfway = () => checks(['stubborn'], 31);
+    const running = () => fakeClient({ jobs: { stubborn: { status: 'RUNNING' } } });
+    const recorded = (table: ReturnType<typeof ledger>) =>
+      table.recordEvent.mock.calls.map((call) => (call[1] as { type: string }).type);
+    const published = () =>
+      eventsMock
+        .commandCalls(PutEventsCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((entry) => entry.DetailType);
+    const nextCheck = () =>
+      JSON.parse(String(sqsMock.commandCalls(SendMessageCommand).at(-1)?.args[0].input.MessageBody));
+
+    it('is sent once when the next check cannot be queued and SQS delivers the check again', async () => {
+      const client = running();
+      const table = ledger();
+      sqsMock.on(SendMessageCommand).rejectsOnce(new Error('SQS unavailable')).resolves({});
+      const [record] = halfway();
+      if (!record) throw new Error('no check');
+
+      const first = await processConfirmBatch([record], options(client, table));
+      // SQS delivers the same body again (retried: false)
+      const again = await processConfirmBatch([record], options(client, table));
+
+      expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'c1' }]);
+      expect(again.batchItemFailures).toEqual([]);
+      expect(client.calls.filter((call) => call.op === 'stopJob')).toHaveLength(1);
+      expect(recorded(table).filter((type) => type === 'Stop Retried')).toHaveLength(1);
+      expect(published()).toEqual(['Stop Retried']);
+      expect(nextCheck()).toMatchObject({ checks: 1, retried: true });
+    });
+
+    it('is sent once when the check cannot be recorded and SQS delivers the check again', async () => {
+      const client = running();
+      const table = ledger();
+      table.recordEvent.mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+      const [record] = halfway();
+      if (!record) throw new Error('no check');
+
+      const first = await processConfirmBatch([record], options(client, table));
+      await processConfirmBatch([record], options(client, table));
+
+      expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'c1' }]);
+      expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+      expect(client.calls.filter((call) => call.op === 'stopJob')).toHaveLength(1);
+      expect(recorded(table).filter((type) => type === 'Stop Retried')).toHaveLength(1);
+    });
+
+    it('fails nothing when it cannot be recorded once sent: the next check is queued already', async () => {
+      const client = running();
+      const table = ledger();
+      table.recordEvent
+        .mockResolvedValueOnce(true) // the check
+        .mockRejectedValueOnce(new Error('DynamoDB unavailable')); // Stop Retried
+      metrics.clearMetrics(); // what earlier tests stored without a handler to publish it
+      const logs = captureLogs();
+
+      const response = await processConfirmBatch(halfway(), options(client, table));
+      metrics.publishStoredMetrics();
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(client.calls.filter((call) => call.op === 'stopJob')).toHaveLength(1);
+      expect(emfTotals(logs.lines).LedgerWriteFailed).toBe(1);
+      expect(published()).toEqual(['Stop Retried']);
+    });
+
+    it('lets the checks go on when LakeFormation fails the repeated stop, recording why', async () => {
+      const client = fakeClient({ jobs: { stubborn: { status: 'RUNNING' } }, stop: httpError(503) });
+      const table = ledger();
+
+      const response = await processConfirmBatch(halfway(), options(client, table));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(nextCheck()).toMatchObject({ checks: 1, retried: true });
+      expect(table.recordEvent).toHaveBeenLastCalledWith(
+        'stop-stubborn',
+        expect.objectContaining({
+          type: 'Stop Retry Failed',
+          detail: { status: 'RUNNING', failure: 'UPSTREAM_ERROR' },
+        }),
+      );
+      expect(published()).toEqual([]);
+    });
+
+    it('counts a refusal (the job is stopping) as sent', async () => {
+      const client = fakeClient({ jobs: { stubborn: { status: 'RUNNING' } }, stop: httpError(409) });
+      const table = ledger();
+
+      await processConfirmBatch(halfway(), options(client, table));
+
+      expect(recorded(table)).toEqual(['Confirmation Check', 'Stop Retried']);
+      expect(published()).toEqual(['Stop Retried']);
+    });
   });
 });

@@ -3,6 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure, type Failure } from '../../domain/failures.js';
+import type { StopEvent } from '../../domain/ledger/records.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
 import { queueCheck, stopDetail } from '../../domain/lifecycle/announce.js';
 import { type ConfirmCheck, type ConfirmSettings, judgeCheck } from '../../domain/lifecycle/confirm.js';
@@ -160,36 +161,25 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
       break;
     }
     case 'again': {
-      let retried = check.retried;
-      if (verdict.stopAgain) {
-        retried = true;
-        await options.client.stopJob(ref, { deadline: options.deadline }).catch((error: unknown) => {
-          // refused (the job is stopping): the checks go on all the same
-          if (!(error instanceof LakeFormationHttpError) || (error.status !== 400 && error.status !== 409))
-            throw error;
-        });
-        await options.ledger.recordEvent(check.stopId, {
-          at,
-          type: 'Stop Retried',
-          detail: { status: verdict.status },
-        });
-        events.push({
-          type: 'Stop Retried',
-          detail: { ...detail, state: 'REQUESTED', status: verdict.status },
-        });
-        logger.info('stop sent again at half the confirmation window', line);
-      }
       await options.ledger.recordEvent(check.stopId, {
         at,
         type: 'Confirmation Check',
-        detail: { status: verdict.status, nextCheckSeconds: verdict.delaySeconds },
+        detail: {
+          status: verdict.status,
+          nextCheckSeconds: verdict.delaySeconds,
+          ...(verdict.stopAgain && { stopAgain: true }),
+        },
       });
+      // The next check is queued before the stop is sent again, and nothing after the stop can fail
+      // the check: a check that SQS delivers again (the next one could not be queued, a ledger write
+      // failed) has sent nothing yet, so the stop is sent again at most once.
       await queueCheck(options, {
         ...check,
         delaySeconds: verdict.delaySeconds,
         checks: check.checks + 1,
-        retried,
+        retried: check.retried || verdict.stopAgain,
       });
+      if (verdict.stopAgain) events.push(...(await stopAgain(check, verdict.status, at, options)));
       logger.info('stop not confirmed yet', {
         ...line,
         status: verdict.status,
@@ -199,6 +189,58 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
     }
   }
   await publishEvents(options.eventBridge, options.busName, events, now);
+}
+
+/**
+ * Sends the stop once more, at half the window, once the next check is queued: never throws. A stop
+ * LakeFormation refuses (the job is stopping) counts as sent; one that fails otherwise is logged and
+ * recorded (`Stop Retry Failed`, with the failure's kind), and the checks go on to `CONFIRMED` or
+ * `STUCK` all the same.
+ */
+async function stopAgain(
+  check: ConfirmCheck,
+  status: string,
+  at: string,
+  options: ConfirmBatchOptions,
+): Promise<LifecycleEvent[]> {
+  const ref = { instanceId: check.instanceId, jobId: check.jobId };
+  const line = { ...stopDetail(check), checks: check.checks + 1, acceptedAt: check.acceptedAt };
+  try {
+    await options.client.stopJob(ref, { deadline: options.deadline });
+  } catch (error) {
+    const refused = error instanceof LakeFormationHttpError && (error.status === 400 || error.status === 409);
+    if (!refused) {
+      const failure = classifyFailure(error);
+      logger.warn('the stop could not be sent again at half the confirmation window; the checks go on', {
+        ...line,
+        failure: failure.kind,
+        detail: failure.detail,
+      });
+      await recordAfterQueued(options.ledger, check.stopId, {
+        at,
+        type: 'Stop Retry Failed',
+        detail: { status, failure: failure.kind },
+      });
+      return [];
+    }
+  }
+  await recordAfterQueued(options.ledger, check.stopId, { at, type: 'Stop Retried', detail: { status } });
+  logger.info('stop sent again at half the confirmation window', line);
+  return [{ type: 'Stop Retried', detail: { ...stopDetail(check), state: 'REQUESTED', status } }];
+}
+
+/**
+ * Records an event once the next check is queued: a failure is logged and counted
+ * (`LedgerWriteFailed`), never thrown, since SQS would deliver the check again and start a second
+ * chain of checks.
+ */
+async function recordAfterQueued(ledger: LedgerTable, stopId: string, event: StopEvent): Promise<void> {
+  try {
+    await ledger.recordEvent(stopId, event);
+  } catch (error) {
+    logger.error('an event of a stop could not be recorded', { stopId, type: event.type, error });
+    metrics.addMetric('LedgerWriteFailed', MetricUnit.Count, 1);
+  }
 }
 
 async function readJob(
