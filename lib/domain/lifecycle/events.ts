@@ -46,11 +46,20 @@ export interface LifecycleEvent {
 const BATCH = 10;
 /** Sends of an entry PutEvents reports as failed, at most. */
 const ATTEMPTS = 3;
+/**
+ * The pause before an entry is sent again: this, doubled each time, with jitter. A failed entry is
+ * mostly `ThrottlingException` (the account's PutEvents quota) or `InternalFailure`: sent again at
+ * once it would fail the same way.
+ */
+const RESEND_PAUSE_MS = 100;
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Publishes lifecycle events to `busName`, each with a unique `eventId` (kept when an entry is sent
  * again, so consumers can drop duplicates) and `at`. Entries PutEvents reports as failed are sent
- * again; what still fails is logged with a metric (`EventPublishFailed`). Never throws: an event that
+ * again, after a short pause ({@link RESEND_PAUSE_MS}, doubled), up to {@link ATTEMPTS} sends in
+ * all; what still fails is logged with a metric (`EventPublishFailed`). Never throws: an event that
  * cannot be published never fails, repeats or undoes a stop.
  *
  * @example
@@ -61,42 +70,45 @@ export async function publishEvents(
   busName: string,
   events: readonly LifecycleEvent[],
   now: () => number = Date.now,
+  sleep: (ms: number) => Promise<void> = pause,
 ): Promise<{ published: number; failed: number }> {
   if (events.length === 0) return { published: 0, failed: 0 };
-  let pending: PutEventsRequestEntry[] = events.map((event) => ({
+  const entries: PutEventsRequestEntry[] = events.map((event) => ({
     EventBusName: busName,
     Source: EVENT_SOURCE,
     DetailType: event.type,
     Detail: JSON.stringify({ eventId: randomUUID(), at: new Date(now()).toISOString(), ...event.detail }),
   }));
   let failed = 0;
-  try {
-    const eventBridge = typeof client === 'function' ? client() : client;
-    for (let start = 0; start < pending.length; start += BATCH) {
-      let batch = pending.slice(start, start + BATCH);
-      for (let attempt = 1; batch.length > 0; attempt++) {
+  for (let start = 0; start < entries.length; start += BATCH) {
+    let batch = entries.slice(start, start + BATCH);
+    try {
+      const eventBridge = typeof client === 'function' ? client() : client;
+      for (let attempt = 1; ; attempt++) {
         const result = await eventBridge.send(new PutEventsCommand({ Entries: batch }));
-        const retry = batch.filter((_, index) => result.Entries?.[index]?.ErrorCode !== undefined);
-        if (retry.length === 0 || attempt >= ATTEMPTS) {
+        const answers = result.Entries ?? [];
+        const retry = batch.filter((_, index) => answers[index]?.ErrorCode !== undefined);
+        if (retry.length === 0) break;
+        if (attempt >= ATTEMPTS) {
           failed += retry.length;
-          if (retry.length > 0) {
-            logger.error('lifecycle events not published', {
-              types: retry.map((entry) => entry.DetailType),
-              errorCode: result.Entries?.find((entry) => entry.ErrorCode)?.ErrorCode,
-            });
-          }
+          logger.error('lifecycle events not published', {
+            types: retry.map((entry) => entry.DetailType),
+            errorCode: answers.find((entry) => entry.ErrorCode)?.ErrorCode,
+          });
           break;
         }
+        const wait = RESEND_PAUSE_MS * 2 ** (attempt - 1);
+        await sleep(wait / 2 + Math.random() * (wait / 2));
         batch = retry;
       }
+    } catch (error) {
+      // the SDK has retried the call itself: these entries (this batch's) are not published
+      failed += batch.length;
+      logger.error('lifecycle events not published', {
+        types: batch.map((entry) => entry.DetailType),
+        error,
+      });
     }
-  } catch (error) {
-    failed = pending.length;
-    logger.error('lifecycle events not published', {
-      types: pending.map((entry) => entry.DetailType),
-      error,
-    });
-    pending = [];
   }
   if (failed > 0) metrics.addMetric('EventPublishFailed', MetricUnit.Count, failed);
   return { published: events.length - failed, failed };
