@@ -1,4 +1,8 @@
-import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  type PutEventsRequestEntry,
+} from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resetContainer } from '../../lib/container/container.js';
@@ -6,7 +10,7 @@ import type { StopJobEvent } from '../../lib/edge/http/event.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import { createStopQueues } from '../../local/queues.js';
 import { startPoller } from '../../local/sqs-poller.js';
-import { createFunctionSecrets, recordPutEvents, uniqueName, useMoto } from '../support/aws.js';
+import { createFunctionSecrets, queueDepth, recordPutEvents, uniqueName, useMoto } from '../support/aws.js';
 import { emulatorEnv, INSTANCE, testEmulator } from '../support/emulator.js';
 import { forJob, httpEvent, parse, withBearer } from '../support/http.js';
 import { lambdaContext } from '../support/lambda.js';
@@ -20,6 +24,8 @@ let emulator: LakeFormationEmulator;
 let stopJob: Handler;
 let poller: { stop: () => Promise<void> };
 let busName: string;
+let sqs: SQSClient;
+let confirmQueueUrl: string;
 /** Every PutEvents entry sent, as EventBridge got it. */
 let published: { DetailType?: string; Detail?: string }[] = [];
 
@@ -29,8 +35,9 @@ beforeAll(async () => {
   const { credentialsSecret, webhookSecret } = await createFunctionSecrets('confirm', {
     bearerTokens: [BEARER],
   });
-  const sqs = new SQSClient({});
+  sqs = new SQSClient({});
   const confirm = await createStopQueues(sqs, { name: uniqueName('confirm'), visibilityTimeoutSeconds: 2 });
+  confirmQueueUrl = confirm.queueUrl;
   busName = uniqueName('confirm-bus');
   await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: busName }));
   for (const [key, value] of Object.entries(emulatorEnv(emulator))) vi.stubEnv(key, value);
@@ -235,10 +242,79 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const logs = captureLogs();
     vi.stubEnv('STOP_EVENT_BUS_NAME', 'no-such-bus');
     resetContainer();
-    const stopId = await stop(job().id);
+    const target = job();
+    const stopId = await stop(target.id);
     vi.stubEnv('STOP_EVENT_BUS_NAME', busName);
-    const record = await recordWhen(stopId, (r) => r.state === 'REQUESTED' || r.state === 'CONFIRMED');
-    expect(record.outcome).toBe('STOP_REQUESTED');
-    expect(emfTotals(logs.lines).EventPublishFailed ?? 0).toBeGreaterThanOrEqual(1);
+    // the stop function's Stop Requested went nowhere; the confirm function (its own bus) confirms it
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(record).toMatchObject({ outcome: 'STOP_REQUESTED', requestCount: 1 });
+    expect((record.events as { type: string }[]).map((e) => e.type)).toEqual([
+      'Stop Requested',
+      'Stop Confirmed',
+    ]);
+    expect(emfTotals(logs.lines).EventPublishFailed).toBe(1);
+    expect(emulator.store.get(INSTANCE, target.id)?.stopsAccepted).toBe(1);
+    await expect.poll(() => eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Confirmed']);
+  });
+
+  it("ends a stop CONFIRMED or STUCK when the confirm function's events cannot be published, with no stop or check made twice", async () => {
+    // the bus fails every Stop Confirmed (an entry failure, each send) and Stop Stuck (the call fails)
+    const sentToBus: PutEventsRequestEntry[] = [];
+    vi.spyOn(EventBridgeClient.prototype, 'send').mockImplementation((async (command: {
+      input: { Entries?: PutEventsRequestEntry[] };
+    }) => {
+      const entries = command.input.Entries ?? [];
+      sentToBus.push(...entries);
+      if (entries.some((entry) => entry.DetailType === 'Stop Stuck')) {
+        throw Object.assign(new Error('Event bus unavailable'), { name: 'InternalException' });
+      }
+      return {
+        FailedEntryCount: entries.filter((entry) => entry.DetailType === 'Stop Confirmed').length,
+        Entries: entries.map((entry, i) =>
+          entry.DetailType === 'Stop Confirmed'
+            ? { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal failure' }
+            : { EventId: `ok-${i}` },
+        ),
+      };
+    }) as never);
+    const logs = captureLogs();
+    // the queued checks, as the functions sent them
+    const queued: string[] = [];
+    const send = SQSClient.prototype.send;
+    vi.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: unknown, command: unknown) {
+      if (command instanceof SendMessageCommand) queued.push(String(command.input.MessageBody));
+      return Reflect.apply(send, this, [command]);
+    } as typeof send);
+    const quick = job({ stopDelayMs: 2_500 });
+    const stubborn = job({ neverStops: true });
+    const [quickStop, stubbornStop] = await Promise.all([stop(quick.id), stop(stubborn.id)]);
+
+    const confirmed = await recordWhen(quickStop, (r) => r.state === 'CONFIRMED');
+    const stuck = await recordWhen(stubbornStop, (r) => r.state === 'STUCK');
+    // every check was made and acknowledged: nothing is left to be delivered again
+    await expect.poll(() => queueDepth(sqs, confirmQueueUrl), { timeout: 10_000 }).toBe(0);
+
+    const typesOf = (record: Record<string, unknown>) =>
+      (record.events as { type: string }[]).map((e) => e.type);
+    const again = (n: number) => Array.from({ length: n }, () => 'Confirmation Check');
+    expect(typesOf(confirmed)).toEqual(['Stop Requested', ...again(checks(confirmed)), 'Stop Confirmed']);
+    expect(typesOf(await recordWhen(stubbornStop, () => true))).toEqual(typesOf(stuck));
+    expect(typesOf(stuck).filter((type) => type === 'Stop Stuck')).toHaveLength(1);
+    expect(typesOf(stuck).filter((type) => type === 'Stop Retried')).toHaveLength(1);
+    // each check queued once: its count of checks made before it is never repeated
+    for (const [stopId, record] of [
+      [quickStop, confirmed],
+      [stubbornStop, stuck],
+    ] as const) {
+      const counts = queued.filter((body) => body.includes(stopId)).map((body) => JSON.parse(body).checks);
+      expect(counts).toEqual(Array.from({ length: checks(record) + 1 }, (_, i) => i));
+    }
+    expect(emulator.store.get(INSTANCE, quick.id)?.stopsAccepted).toBe(1);
+    expect(emulator.store.get(INSTANCE, stubborn.id)?.stopsAccepted).toBe(2);
+    // Stop Confirmed sent 3 times (the same event), Stop Stuck once; both counted as not published
+    const confirmedSends = sentToBus.filter((e) => e.DetailType === 'Stop Confirmed');
+    expect(confirmedSends).toHaveLength(3);
+    expect(new Set(confirmedSends.map((e) => e.Detail)).size).toBe(1);
+    expect(emfTotals(logs.lines).EventPublishFailed).toBe(2);
   });
 });
