@@ -129,10 +129,29 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     });
   });
 
-  it('confirms a stop that takes a while after several checks', async () => {
-    const stopId = await stop(job({ stopDelayMs: 2_500 }).id);
+  it('confirms a stop that takes a while after several checks, each after twice the last delay', async () => {
+    // checks at about 1 s, 3 s and 7 s after the stop; the job stops at 5 s, before half the window (6 s)
+    const target = job({ stopDelayMs: 5_000 });
+    const stopId = await stop(target.id);
     const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
-    expect(checks(record)).toBeGreaterThanOrEqual(1);
+    const made = (
+      record.events as { type: string; detail?: { status?: string; nextCheckSeconds?: number } }[]
+    )
+      .filter((e) => e.type === 'Confirmation Check')
+      .map((e) => e.detail);
+    // three checks or more: at least two found it running, then one found it stopped
+    expect(made.length).toBeGreaterThanOrEqual(2);
+    expect(made.slice(0, 2)).toEqual([
+      { status: 'RUNNING', nextCheckSeconds: 2 },
+      { status: 'RUNNING', nextCheckSeconds: 4 },
+    ]);
+    expect(record.events).toContainEqual(
+      expect.objectContaining({
+        type: 'Stop Confirmed',
+        detail: expect.objectContaining({ status: 'STOPPED' }),
+      }),
+    );
+    expect(emulator.store.get(INSTANCE, target.id)?.stopsAccepted).toBe(1);
   });
 
   it('sends the stop once more at half the window, then confirms it', async () => {
