@@ -1,3 +1,4 @@
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateEventBusCommand,
   EventBridgeClient,
@@ -255,6 +256,74 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED', 30_000);
     expect(record.state).toBe('CONFIRMED');
     expect(emulator.faults.injected['500']).toBeGreaterThanOrEqual(8);
+  });
+
+  it('writes the record of an accepted stop whose own write failed from its check, and confirms it', async () => {
+    // every write of the stop's record by the stop function fails (it tries 4 times)
+    let failRecordWrites = true;
+    let refused = 0;
+    const send = DynamoDBClient.prototype.send;
+    vi.spyOn(DynamoDBClient.prototype, 'send').mockImplementation(function (this: unknown, command: unknown) {
+      if (
+        failRecordWrites &&
+        command instanceof PutItemCommand &&
+        command.input.Item?.pk?.S?.startsWith('STOP#')
+      ) {
+        refused += 1;
+        return Promise.reject(
+          Object.assign(new Error('Internal server error'), { name: 'InternalServerError' }),
+        );
+      }
+      return Reflect.apply(send, this, [command]);
+    } as typeof send);
+    const logs = captureLogs();
+    const target = job({ stopDelayMs: 1_500 });
+
+    const stopId = await stop(target.id);
+    failRecordWrites = false;
+    const { getLedger } = await import('../../lib/container/container.js');
+    expect(await getLedger().getStop(stopId, Date.now())).toBeUndefined();
+    expect(refused).toBe(4);
+
+    const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
+    expect(record).toMatchObject({
+      stopId,
+      jobId: target.id,
+      instanceId: INSTANCE,
+      outcome: 'STOP_REQUESTED',
+      requestCount: 1,
+      requests: [
+        expect.objectContaining({
+          source: 'webhook',
+          caller: 'bearer:0',
+          reason: 'runaway migration paged by on-call',
+        }),
+      ],
+    });
+    expect(record.events).toEqual([
+      expect.objectContaining({
+        type: 'Stop Requested',
+        at: record.createdAt,
+        detail: { outcome: 'STOP_REQUESTED', recordedBy: 'confirmation check' },
+      }),
+      ...(record.events as unknown[])
+        .slice(1, -1)
+        .map(() => expect.objectContaining({ type: 'Confirmation Check' })),
+      expect.objectContaining({ type: 'Stop Confirmed' }),
+    ]);
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'the accepted stop had no record: written from its confirmation check',
+        stopId,
+      }),
+    );
+    expect(emfTotals(logs.lines).LedgerWriteFailed).toBe(1);
+    expect(emulator.store.get(INSTANCE, target.id)?.stopsAccepted).toBe(1);
+    // the job's claim is let go, as for any confirmed stop
+    expect(
+      await getLedger().readClaim({ instanceId: INSTANCE, jobId: target.id }, Date.now()),
+    ).toBeUndefined();
   });
 
   it('leaves the record intact when events cannot be published', async () => {

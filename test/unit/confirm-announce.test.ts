@@ -24,7 +24,8 @@ const record = {
   instanceId: 'inst-1',
   state: 'REQUESTED',
   outcome: 'STOP_REQUESTED',
-  requests: [{ source: 'webhook' }],
+  requests: [{ source: 'webhook', caller: 'bearer:0', reason: 'runaway', at: '2026-12-01T11:59:58.000Z' }],
+  requestCount: 3,
 };
 
 const queuedCheck = () =>
@@ -45,6 +46,8 @@ describe('Function: stopAnnouncer()', () => {
     // the record's write was retried for 1.4 s before the announcement
     await announce()({ ...record, createdAt: new Date(NOW - 1_400).toISOString() });
     expect(queuedCheck()).toMatchObject({ acceptedAt: new Date(NOW - 1_400).toISOString(), checks: 0 });
+    // what the check needs to write the record, should the record be missing
+    expect(queuedCheck()).toMatchObject({ requests: record.requests, requestCount: 3 });
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, { DelaySeconds: 30 });
   });
 

@@ -41,7 +41,11 @@ function ledger() {
   return {
     recordEvent: vi.fn(async () => true),
     releaseClaim: vi.fn(async () => {}),
-  } as unknown as LedgerTable & { recordEvent: ReturnType<typeof vi.fn> };
+    recordOutcome: vi.fn(async () => {}),
+  } as unknown as LedgerTable & {
+    recordEvent: ReturnType<typeof vi.fn>;
+    recordOutcome: ReturnType<typeof vi.fn>;
+  };
 }
 
 const options = (client: LakeFormationClient, table = ledger()) => ({
@@ -206,4 +210,81 @@ describe('Function: processConfirmBatch()', () => {
       expect(published()).toEqual(['Stop Retried']);
     });
   });
+
+  describe('a stop without a record (every write of it after the 202 failed)', () => {
+    const REQUEST = {
+      source: 'webhook',
+      caller: 'bearer:0',
+      reason: 'runaway',
+      at: '2026-12-01T11:59:55.000Z',
+    };
+    const carrying = () =>
+      checks(['done']).map((record) => {
+        const body = { ...JSON.parse(record.body), requests: [REQUEST], requestCount: 2 };
+        return { ...record, body: JSON.stringify(body) };
+      });
+
+    it('gets it from its check, REQUESTED, then the check goes on: CONFIRMED, with a warning', async () => {
+      const client = fakeClient({ jobs: { done: { status: 'STOPPED' } } });
+      const table = ledger();
+      table.recordEvent.mockResolvedValueOnce(false); // no such record
+      const logs = captureLogs();
+
+      const response = await processConfirmBatch(carrying(), options(client, table));
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(table.recordOutcome).toHaveBeenCalledTimes(1);
+      const [ref, written, at] = table.recordOutcome.mock.calls[0] ?? [];
+      expect(ref).toEqual({ instanceId: INSTANCE, jobId: 'done' });
+      expect(written).toMatchObject({
+        stopId: 'stop-done',
+        state: 'REQUESTED',
+        outcome: 'STOP_REQUESTED',
+        createdAt: new Date(NOW - 5_000).toISOString(),
+        requests: [REQUEST],
+        requestCount: 2,
+      });
+      expect(at).toBe(NOW - 5_000);
+      // the event the check was to record, on the record now written
+      expect(table.recordEvent).toHaveBeenCalledTimes(2);
+      expect(table.recordEvent.mock.calls[1]).toEqual(table.recordEvent.mock.calls[0]);
+      expect(table.recordEvent.mock.calls[1]?.[2]).toBe('CONFIRMED');
+      expect(logs.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'WARN',
+          message: 'the accepted stop had no record: written from its confirmation check',
+          stopId: 'stop-done',
+        }),
+      );
+    });
+
+    it('goes on without it when it cannot be written even so, counted; the next check tries again', async () => {
+      const client = fakeClient({ jobs: { done: { status: 'RUNNING' } } });
+      const table = ledger();
+      table.recordEvent.mockResolvedValue(false);
+      table.recordOutcome.mockRejectedValueOnce(new Error('DynamoDB unavailable'));
+      metrics.clearMetrics();
+      const logs = captureLogs();
+
+      const response = await processConfirmBatch(carrying(), options(client, table));
+      metrics.publishStoredMetrics();
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(emfTotals(logs.lines).LedgerWriteFailed).toBe(1);
+      // the next check carries the record as this one did
+      expect(nextQueued()).toMatchObject({ checks: 1, requests: [REQUEST], requestCount: 2 });
+    });
+
+    it('is not written for a stop that has its record', async () => {
+      const table = ledger();
+      await processConfirmBatch(
+        carrying(),
+        options(fakeClient({ jobs: { done: { status: 'STOPPED' } } }), table),
+      );
+      expect(table.recordOutcome).not.toHaveBeenCalled();
+    });
+  });
 });
+
+const nextQueued = () =>
+  JSON.parse(String(sqsMock.commandCalls(SendMessageCommand).at(-1)?.args[0].input.MessageBody));

@@ -43,7 +43,10 @@ const POLL_MS = 150;
  * end in a retryable failure, not a loop.
  */
 const MAX_CLAIMS = 5;
-/** Writes of an accepted stop's record are tried this often before it is left to the log. */
+/**
+ * Writes of a stop's record are tried this often here. An accepted stop's record that still cannot
+ * be written is left to its confirmation check, which carries it and writes it.
+ */
 const RECORD_ATTEMPTS = 4;
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -68,7 +71,8 @@ const stateOf = (result: StopResult): StopState =>
  * A ledger that cannot be written before the stop is a {@link LedgerUnavailableError}: no
  * LakeFormation call is made. Once LakeFormation accepted a stop it is never reported as not made:
  * its record is written with retries, and if that still fails the stop is answered as made, logged
- * and counted (`LedgerWriteFailed`).
+ * and counted (`LedgerWriteFailed`), and its first confirmation check (queued all the same, carrying
+ * the record's requests) writes the record when it finds none.
  */
 export async function stopOnce(
   deps: StopOnceDependencies,
@@ -160,9 +164,12 @@ async function stopAsClaimant(
           : new LedgerUnavailableError('recordOutcome', error);
       }
       // LakeFormation took the stop: it is made, whatever the ledger says
-      logger.error('the stop was accepted but its record could not be written', { stopId, ...ref, error });
+      logger.error(
+        'the stop was accepted but its record could not be written: its confirmation check will write it',
+        { stopId, ...ref, error },
+      );
       metrics.addMetric('LedgerWriteFailed', MetricUnit.Count, 1);
-      // its confirmation still runs: the checks read the job, not the record
+      // its confirmation still runs, and its first check, which carries the record, writes it
       await deps.announce?.(record);
       return { result, stopId, joined: false };
     }

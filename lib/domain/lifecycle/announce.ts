@@ -3,7 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { logger } from '../../platform/logger.js';
 import { metrics } from '../../platform/metrics.js';
-import { type ConfirmCheck, type ConfirmSettings, firstCheck } from './confirm.js';
+import { type CheckedRequest, type ConfirmCheck, type ConfirmSettings, firstCheck } from './confirm.js';
 import { type LifecycleEvent, publishEvents } from './events.js';
 
 /** What an announcement reads of a stop's record (a ledger record has all of it). */
@@ -16,7 +16,9 @@ export interface AnnouncedStop {
   outcome: string;
   status?: string;
   detail?: string;
-  requests: { source: string; reason?: string }[];
+  requests: CheckedRequest[];
+  /** Requests of the stop, kept on the record or not. */
+  requestCount?: number;
   /** When the record was made, right after LakeFormation's answer: the stop's acceptance (ISO-8601). */
   createdAt?: string;
 }

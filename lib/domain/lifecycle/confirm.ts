@@ -2,10 +2,20 @@ import type { Job } from '../../upstream/lakeformation/job.js';
 import { NOT_RUNNING_STATUSES } from '../../upstream/lakeformation/job.js';
 import { SAME_RUN_WITHIN_MS } from '../stop.js';
 
+/** Who asked for the stop, as its record keeps it (the ledger's `StopRequest`). */
+export interface CheckedRequest {
+  source: string;
+  caller?: string;
+  reason?: string;
+  /** ISO-8601 UTC. */
+  at: string;
+}
+
 /**
  * A confirmation check of an accepted stop, as the confirm queue carries it
  * (docs/confirm-message.schema.json): which stop, since when, the delay that led to this check, and
- * whether the stop was already sent again.
+ * whether the stop was already sent again; and who asked for it, so that a check that finds the
+ * stop without a record (its write failed) can write it.
  */
 export interface ConfirmCheck {
   stopId: string;
@@ -21,6 +31,10 @@ export interface ConfirmCheck {
   checks: number;
   /** The stop was sent once more at half the window. */
   retried: boolean;
+  /** The requests the stop's record keeps (absent from checks queued before they were carried). */
+  requests?: CheckedRequest[];
+  /** Requests of the stop, kept or not. */
+  requestCount?: number;
 }
 
 export interface ConfirmSettings {
@@ -48,7 +62,14 @@ export type CheckVerdict =
 
 /** The first check of a stop LakeFormation accepted at `acceptedAt`. */
 export function firstCheck(
-  stop: { stopId: string; jobId: string; instanceId: string; runStartedAt?: string },
+  stop: {
+    stopId: string;
+    jobId: string;
+    instanceId: string;
+    runStartedAt?: string;
+    requests?: readonly CheckedRequest[];
+    requestCount?: number;
+  },
   acceptedAt: number,
   settings: ConfirmSettings,
 ): ConfirmCheck {
@@ -61,6 +82,15 @@ export function firstCheck(
     delaySeconds: Math.max(0, Math.min(settings.firstCheckSeconds, settings.windowSeconds)),
     checks: 0,
     retried: false,
+    ...(stop.requests !== undefined && {
+      requests: stop.requests.map((request) => ({
+        source: request.source,
+        ...(request.caller !== undefined && { caller: request.caller }),
+        ...(request.reason !== undefined && { reason: request.reason }),
+        at: request.at,
+      })),
+      requestCount: stop.requestCount ?? stop.requests.length,
+    }),
   };
 }
 

@@ -3,7 +3,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { classifyFailure, type Failure } from '../../domain/failures.js';
-import type { StopEvent } from '../../domain/ledger/records.js';
+import type { StopEvent, StopRecord, StopState } from '../../domain/ledger/records.js';
 import type { LedgerTable } from '../../domain/ledger/table.js';
 import { queueCheck, stopDetail } from '../../domain/lifecycle/announce.js';
 import { type ConfirmCheck, type ConfirmSettings, judgeCheck } from '../../domain/lifecycle/confirm.js';
@@ -53,7 +53,47 @@ export function parseCheck(body: string): ConfirmCheck | undefined {
   if (typeof delaySeconds !== 'number' || typeof checks !== 'number' || typeof retried !== 'boolean') {
     return undefined;
   }
+  const { requests, requestCount } = value;
+  const optionalText = (field: unknown) => field === undefined || typeof field === 'string';
+  const isRequest = (request: unknown) =>
+    isJsonObject(request) &&
+    text(request.source) &&
+    text(request.at) &&
+    optionalText(request.caller) &&
+    optionalText(request.reason);
+  if (requests !== undefined && (!Array.isArray(requests) || !requests.every(isRequest))) return undefined;
+  if (requestCount !== undefined && (!Number.isInteger(requestCount) || Number(requestCount) < 0)) {
+    return undefined;
+  }
   return value as unknown as ConfirmCheck;
+}
+
+/**
+ * The record of a stop as its check carries it: `REQUESTED`, accepted at `acceptedAt` (when its
+ * record was to be made), with the requests the record would have kept. A check writes it when the
+ * stop has none: the write after LakeFormation's 202 failed, every try of it.
+ */
+export function recordOfCheck(check: ConfirmCheck): StopRecord {
+  const requests = check.requests ?? [];
+  return {
+    stopId: check.stopId,
+    jobId: check.jobId,
+    instanceId: check.instanceId,
+    ...(check.runStartedAt !== undefined && { runStartedAt: check.runStartedAt }),
+    state: 'REQUESTED',
+    outcome: 'STOP_REQUESTED',
+    createdAt: check.acceptedAt,
+    updatedAt: check.acceptedAt,
+    requests,
+    requestCount: check.requestCount ?? requests.length,
+    events: [
+      {
+        at: check.acceptedAt,
+        type: 'Stop Requested',
+        detail: { outcome: 'STOP_REQUESTED', recordedBy: 'confirmation check' },
+      },
+    ],
+  };
 }
 
 /** Checks of a batch made side by side: each is a different stop (a batch holds 10, serverless.yml). */
@@ -123,6 +163,7 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
   }
   const ref = { instanceId: check.instanceId, jobId: check.jobId };
   const job = await readJob(options.client, ref, options.deadline);
+  const onRecord = (event: StopEvent, state?: StopState) => recordOnStop(options, check, event, state);
   const verdict = judgeCheck(check, job, now(), options.settings);
   const at = new Date(now()).toISOString();
   const detail = stopDetail(check);
@@ -138,11 +179,7 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
           newRunStartedAt: new Date(verdict.startTime).toISOString(),
         }),
       };
-      await options.ledger.recordEvent(
-        check.stopId,
-        { at, type: 'Stop Confirmed', detail: found },
-        'CONFIRMED',
-      );
+      await onRecord({ at, type: 'Stop Confirmed', detail: found }, 'CONFIRMED');
       await options.ledger.releaseClaim(ref, check.stopId);
       events.push({ type: 'Stop Confirmed', detail: { ...detail, state: 'CONFIRMED', ...found } });
       logger.info('stop CONFIRMED', { ...line, ...found });
@@ -150,7 +187,7 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
     }
     case 'stuck': {
       const found = { status: verdict.status, windowSeconds: options.settings.windowSeconds };
-      await options.ledger.recordEvent(check.stopId, { at, type: 'Stop Stuck', detail: found }, 'STUCK');
+      await onRecord({ at, type: 'Stop Stuck', detail: found }, 'STUCK');
       await options.ledger.releaseClaim(ref, check.stopId);
       events.push({ type: 'Stop Stuck', detail: { ...detail, state: 'STUCK', ...found } });
       metrics.addMetric('StopStuck', MetricUnit.Count, 1);
@@ -161,7 +198,7 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
       break;
     }
     case 'again': {
-      await options.ledger.recordEvent(check.stopId, {
+      await onRecord({
         at,
         type: 'Confirmation Check',
         detail: {
@@ -189,6 +226,39 @@ async function confirmOne(record: SQSRecord, options: ConfirmBatchOptions): Prom
     }
   }
   await publishEvents(options.eventBridge, options.busName, events, now);
+}
+
+/**
+ * Records `event` (and `state`) on the stop's record. A stop without a record (every write of it
+ * after LakeFormation's 202 failed) gets it now, from what its check carries, then the event: once a
+ * stop's first check is queued, its record is not lost. A record that cannot be written even so
+ * leaves the check to go on without it (logged and counted, `LedgerWriteFailed`); the next check
+ * tries again.
+ */
+async function recordOnStop(
+  options: ConfirmBatchOptions,
+  check: ConfirmCheck,
+  event: StopEvent,
+  state?: StopState,
+): Promise<void> {
+  if (await options.ledger.recordEvent(check.stopId, event, state)) return;
+  const ref = { instanceId: check.instanceId, jobId: check.jobId };
+  logger.warn('the accepted stop had no record: written from its confirmation check', {
+    ...stopDetail(check),
+    acceptedAt: check.acceptedAt,
+    checks: check.checks + 1,
+  });
+  try {
+    await options.ledger.recordOutcome(ref, recordOfCheck(check), Date.parse(check.acceptedAt));
+  } catch (error) {
+    logger.error('the record of an accepted stop could not be written from its confirmation check', {
+      stopId: check.stopId,
+      error,
+    });
+    metrics.addMetric('LedgerWriteFailed', MetricUnit.Count, 1);
+    return;
+  }
+  await options.ledger.recordEvent(check.stopId, event, state);
 }
 
 /**
