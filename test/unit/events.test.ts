@@ -1,12 +1,27 @@
+import { readFileSync } from 'node:fs';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { type LifecycleEvent, publishEvents } from '../../lib/domain/lifecycle/events.js';
+import type { LedgerTable } from '../../lib/domain/ledger/table.js';
+import { stopAnnouncer } from '../../lib/domain/lifecycle/announce.js';
+import { firstCheck } from '../../lib/domain/lifecycle/confirm.js';
+import {
+  EVENT_SOURCE,
+  EVENT_TYPES,
+  type LifecycleEvent,
+  publishEvents,
+} from '../../lib/domain/lifecycle/events.js';
+import { processConfirmBatch } from '../../lib/edge/queue/confirm-batch.js';
 import { metrics } from '../../lib/platform/metrics.js';
+import { fakeClient } from '../support/fake-client.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
 
 const eventsMock = mockClient(EventBridgeClient);
+const sqsMock = mockClient(SQSClient);
 const NOW = Date.parse('2026-12-01T12:00:00Z');
+const SETTINGS = { firstCheckSeconds: 30, windowSeconds: 1800 };
 
 const stopEvent = (stopId: string): LifecycleEvent => ({
   type: 'Stop Confirmed',
@@ -27,6 +42,8 @@ const answer = (entries: PutEventsRequestEntry[], failing: (stopId: string) => b
 
 beforeEach(() => {
   eventsMock.reset();
+  sqsMock.reset();
+  sqsMock.on(SendMessageCommand).resolves({});
   metrics.clearMetrics(); // what earlier tests stored without a handler to publish it
 });
 
@@ -121,3 +138,142 @@ describe('Function: publishEvents()', () => {
     expect(sent()).toEqual([]);
   });
 });
+
+/** The examples of docs/events.md, by DetailType. */
+function documented(): Map<
+  string,
+  { source: string; 'detail-type': string; detail: Record<string, unknown> }
+> {
+  const text = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
+  const examples = [...text.matchAll(/```json\n([\s\S]*?)```/g)]
+    .map(
+      (match) =>
+        JSON.parse(match[1] ?? '') as {
+          source: string;
+          'detail-type': string;
+          detail: Record<string, unknown>;
+        },
+    )
+    .filter((example) => typeof example['detail-type'] === 'string');
+  const byType = new Map(examples.map((example) => [example['detail-type'], example]));
+  expect(byType.size).toBe(examples.length);
+  return byType;
+}
+
+describe('docs/events.md', () => {
+  it('has one example of every DetailType, each with its eventId and at', () => {
+    const examples = documented();
+    expect([...examples.keys()].sort()).toEqual([...EVENT_TYPES].sort());
+    for (const example of examples.values()) {
+      expect(example.source).toBe(EVENT_SOURCE);
+      expect(example.detail).toMatchObject({
+        eventId: expect.stringMatching(
+          /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        ),
+        at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      });
+    }
+  });
+
+  /** The Detail of every event the code published, by DetailType. */
+  const publishedDetails = () =>
+    new Map(
+      eventsMock
+        .commandCalls(PutEventsCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((entry) => [entry.DetailType, JSON.parse(entry.Detail ?? '{}') as Record<string, unknown>]),
+    );
+
+  it("shows a stop's events with the fields, in the order, the functions publish them", async () => {
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    const examples = documented();
+    const example = (type: string) => examples.get(type)?.detail ?? {};
+    const requested = example('Stop Requested');
+    const stop = {
+      stopId: String(requested.stopId),
+      jobId: String(requested.jobId),
+      instanceId: String(requested.instanceId),
+      runStartedAt: String(requested.runStartedAt),
+      requests: [{ source: 'webhook', reason: String(requested.reason), at: String(requested.at) }],
+      createdAt: String(requested.at),
+    };
+    // the functions that accept stops: an accepted one, a refused one (of a stop that named no run)
+    const announce = stopAnnouncer({
+      sqs: () => new SQSClient({}),
+      confirmQueueUrl: 'http://127.0.0.1:1/123456789012/confirm',
+      eventBridge: () => new EventBridgeClient({}),
+      busName: 'bus',
+      settings: SETTINGS,
+    });
+    await announce({ ...stop, state: 'REQUESTED', outcome: 'STOP_REQUESTED' });
+    const { runStartedAt: _run, ...runless } = stop;
+    await announce({
+      ...runless,
+      requests: [{ source: 'webhook', at: String(requested.at) }],
+      state: 'NOT_STOPPABLE',
+      outcome: 'NOT_STOPPABLE',
+      status: 'RUNNING',
+      detail: 'HTTP 409',
+    });
+    // the confirm function: a check that finds the job ended, one at half the window, one at its end
+    const accepted = Date.parse(String(requested.at));
+    const check = (jobId: string): SQSRecord => ({
+      ...template(),
+      messageId: jobId,
+      body: JSON.stringify({ ...firstCheck({ ...stop, jobId }, accepted, SETTINGS), checks: 3 }),
+    });
+    const ledger = {
+      recordEvent: async () => true,
+      releaseClaim: async () => {},
+    } as unknown as LedgerTable;
+    const run = Date.parse(stop.runStartedAt);
+    const client = fakeClient({
+      jobs: {
+        ended: {
+          status: 'STOPPED',
+          startTime: run,
+          endTime: Date.parse(String(example('Stop Confirmed').endTime)),
+        },
+        halfway: { status: 'RUNNING', startTime: run },
+        stuck: { status: 'RUNNING', startTime: run },
+      },
+    });
+    const confirm = (jobId: string, secondsLater: number) =>
+      processConfirmBatch([check(jobId)], {
+        client,
+        ledger,
+        sqs: () => new SQSClient({}),
+        confirmQueueUrl: 'http://127.0.0.1:1/123456789012/confirm',
+        eventBridge: () => new EventBridgeClient({}),
+        busName: 'bus',
+        settings: SETTINGS,
+        deadline: accepted + 3_600_000,
+        now: () => accepted + secondsLater * 1000,
+      });
+    await confirm('ended', 90);
+    await confirm('halfway', 990);
+    await confirm('stuck', 1800);
+
+    const published = publishedDetails();
+    for (const type of ['Stop Requested', 'Stop Refused', 'Stop Confirmed', 'Stop Retried', 'Stop Stuck']) {
+      expect([type, Object.keys(published.get(type) ?? {})]).toEqual([type, Object.keys(example(type))]);
+    }
+    // and the values that do not vary from one stop to the next
+    const { eventId: _e, at: _a, ...same } = example('Stop Requested');
+    expect(published.get('Stop Requested')).toMatchObject(same);
+    expect(published.get('Stop Confirmed')).toMatchObject({
+      state: 'CONFIRMED',
+      why: 'ended',
+      status: 'STOPPED',
+      endTime: example('Stop Confirmed').endTime,
+    });
+    expect(published.get('Stop Stuck')).toMatchObject({ state: 'STUCK', windowSeconds: 1800 });
+  });
+});
+
+const template = () =>
+  (
+    JSON.parse(
+      readFileSync(new URL('../../events/sqs-confirm-check.json', import.meta.url), 'utf8'),
+    ) as SQSEvent
+  ).Records[0] as SQSRecord;
