@@ -371,6 +371,7 @@ describe('the packaged CloudFormation template', () => {
     ]);
     expect(actions('ConfirmStopsRole')).toEqual([
       'dynamodb:DeleteItem',
+      'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'events:PutEvents',
       'logs:CreateLogStream',
