@@ -119,7 +119,8 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const stopId = await stop(job().id);
     const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
     expect(checks(record)).toBe(0);
-    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Confirmed']);
+    // the record is written before its event is published
+    await expect.poll(() => eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Confirmed']);
     const confirmed = published.find((e) => e.DetailType === 'Stop Confirmed' && e.Detail?.includes(stopId));
     expect(JSON.parse(confirmed?.Detail ?? '{}')).toMatchObject({
       stopId,
@@ -163,7 +164,8 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     expect(record?.stopsAccepted).toBe(2);
     if (record) record.neverStops = false; // the second stop takes effect
     const confirmed = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
-    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
+    // the record is written before its event is published
+    await expect.poll(() => eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
     expect(confirmed.state).toBe('CONFIRMED');
   });
 
@@ -200,7 +202,8 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const record = await recordWhen(stopId, (r) => r.state === 'CONFIRMED');
     expect(emulator.store.get(INSTANCE, stubborn.id)?.stopsAccepted).toBe(2);
     expect((record.events as { type: string }[]).filter((e) => e.type === 'Stop Retried')).toHaveLength(1);
-    expect(eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
+    // the record is written before its event is published
+    await expect.poll(() => eventsOf(stopId)).toEqual(['Stop Requested', 'Stop Retried', 'Stop Confirmed']);
     // the check at half the window was made twice (delivered again); the stop was sent again once
     const halfway = (retried.events as { type: string; detail?: { stopAgain?: boolean } }[]).filter(
       (e) => e.type === 'Confirmation Check' && e.detail?.stopAgain,
