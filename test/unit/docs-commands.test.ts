@@ -59,9 +59,11 @@ function ciScripts(text: string): Set<string> {
 }
 const ciRuns = ciScripts(ci);
 
-/** A script that only runs vitest projects: its projects, and the variables it sets before. */
+/** A script that only runs vitest projects (at most with a worker count): its projects, and the variables it sets before. */
 function vitestScript(name: string): { projects: string[]; variables: string[] } | undefined {
-  const match = scripts[name]?.match(/^((?:[A-Z_]+=\S+ )*)exec vitest run((?: --project \w+)+)$/);
+  const match = scripts[name]?.match(
+    /^((?:[A-Z_]+=\S+ )*)exec vitest run((?: --project \w+)+)(?: --maxWorkers=\d+)?$/,
+  );
   if (!match) return undefined;
   return {
     variables: [...(match[1] ?? '').matchAll(/([A-Z_]+)=/g)].map((m) => m[1] as string),
