@@ -20,7 +20,7 @@ import {
   type StopUnderWay,
   snoozeRun,
 } from '../lib/domain/snooze/snooze.js';
-import { SAME_RUN_WITHIN_MS } from '../lib/domain/stop.js';
+import { isSameRun } from '../lib/domain/stop.js';
 import { isBase64, requestBody } from '../lib/edge/http/body.js';
 import { callerAuthentication, callerName } from '../lib/edge/http/caller-auth.js';
 import { problemResponses } from '../lib/edge/http/error-handler.js';
@@ -82,7 +82,7 @@ async function stopUnderWay(run: RunRef, now: number): Promise<StopUnderWay | un
   const ofRun =
     claim.runStartedAt === undefined
       ? claim.claimedAt >= run.runStartedAt
-      : Math.abs(claim.runStartedAt - run.runStartedAt) < SAME_RUN_WITHIN_MS;
+      : isSameRun(claim.runStartedAt, run.runStartedAt);
   return ofRun ? { stopId: claim.stopId, at: claim.claimedAt } : undefined;
 }
 

@@ -83,7 +83,8 @@ function confirmInstance(client: LakeFormationClient, instanceId: string, option
  */
 export const SAME_RUN_WITHIN_MS = 1000;
 
-function isSameRun(startTime: number, wanted: number): boolean {
+/** Whether two start times (epoch ms) name the same run of a job, within {@link SAME_RUN_WITHIN_MS}. */
+export function isSameRun(startTime: number, wanted: number): boolean {
   return Math.abs(startTime - wanted) < SAME_RUN_WITHIN_MS;
 }
 

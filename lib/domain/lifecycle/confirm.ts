@@ -1,6 +1,6 @@
 import type { Job } from '../../upstream/lakeformation/job.js';
 import { NOT_RUNNING_STATUSES } from '../../upstream/lakeformation/job.js';
-import { SAME_RUN_WITHIN_MS } from '../stop.js';
+import { isSameRun, SAME_RUN_WITHIN_MS } from '../stop.js';
 
 /** Who asked for the stop, as its record keeps it (the ledger's `StopRequest`). */
 export interface CheckedRequest {
@@ -102,15 +102,15 @@ export function firstCheck(
  */
 function isAnotherRun(check: ConfirmCheck, startTime: number): boolean {
   if (check.runStartedAt !== undefined) {
-    return Math.abs(startTime - Date.parse(check.runStartedAt)) >= SAME_RUN_WITHIN_MS;
+    return !isSameRun(startTime, Date.parse(check.runStartedAt));
   }
   return startTime - Date.parse(check.acceptedAt) >= SAME_RUN_WITHIN_MS;
 }
 
 /**
  * What a check makes of the job as it reads now (`undefined`: LakeFormation has no such job): a
- * terminal status, another run (see {@link isAnotherRun}) or no job is `CONFIRMED`; still running at the end of the window is
- * `STUCK`; otherwise the next check comes after twice the last delay (at most
+ * terminal status, another run (see {@link isAnotherRun}) or no job is `CONFIRMED`; still running
+ * at the end of the window is `STUCK`; otherwise the next check comes after twice the last delay (at most
  * {@link MAX_CHECK_DELAY_SECONDS}, never past the window's end), and at half the window the stop is
  * sent once more.
  */

@@ -3,7 +3,7 @@ import { LakeFormationHttpError } from '../../upstream/lakeformation/errors.js';
 import type { Job } from '../../upstream/lakeformation/job.js';
 import { LedgerUnavailableError } from '../failures.js';
 import { type RunRef, type RunWatch, type RunWatchStore, runStart, stopTimeOf } from '../run-watch.js';
-import { isMissingJob, SAME_RUN_WITHIN_MS } from '../stop.js';
+import { isMissingJob, isSameRun } from '../stop.js';
 
 /**
  * Snoozing a pending reaper stop (design: "Warn, then stop; snooze"): the job must be running, on
@@ -105,7 +105,7 @@ export async function readRunningJob(
       job,
     };
   }
-  if (runStartedAt !== undefined && Math.abs(runStartedAt - since) >= SAME_RUN_WITHIN_MS) {
+  if (runStartedAt !== undefined && !isSameRun(since, runStartedAt)) {
     return {
       ok: false,
       refusal: 'JOB_NOT_RUNNING',

@@ -3,11 +3,11 @@ import { realTiming, type Timing } from './retry.js';
 /**
  * Flow control of one container's calls to an upstream (design: "Riding out outages and
  * throttling"): a breaker that stops calling an upstream that keeps failing, probing it once per
- * interval (the container's other attempts wait for the probe's answer); a limit on calls in flight that halves on each throttle and grows back by one per
- * success; a container-wide pause for a `Retry-After`; and a client-side rate limiter that learns
- * the rate the upstream accepts from its throttles (a token bucket whose rate follows CUBIC: cut to
- * 70 % on a throttle, then grown back along a cubic curve that is flat near the last rate that was
- * throttled). Every attempt takes a permit first and gives it back with what it came to.
+ * interval (the container's other attempts wait for the probe's answer); a limit on calls in
+ * flight that halves on each throttle and grows back by one per success; a container-wide pause
+ * for a `Retry-After`; and a client-side rate limiter that learns the rate the upstream accepts
+ * from its throttles (a token bucket whose rate follows CUBIC: cut to 70 % on a throttle, then
+ * grown back along a cubic curve that is flat near the last rate that was throttled). Every attempt takes a permit first and gives it back with what it came to.
  */
 
 export interface FlowOptions {
