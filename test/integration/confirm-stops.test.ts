@@ -245,8 +245,11 @@ describe('confirmation of accepted stops (confirm queue with DelaySeconds on mot
     const record = await recordWhen(stopId, (r) => r.state === 'STUCK');
     // the event goes out after the record is written: under load it can come a moment later
     await expect.poll(() => eventsOf(stopId), { timeout: 5_000 }).toContain('Stop Stuck');
-    // at least this stop's (another test's stubborn job may end in the same window)
-    expect(emfTotals(logs.lines).StopStuck).toBeGreaterThanOrEqual(1);
+    // at least this stop's (another test's stubborn job may end in the same window); the metrics are
+    // published when the confirm function's invocation ends, after its events
+    await expect
+      .poll(() => emfTotals(logs.lines).StopStuck ?? 0, { timeout: 5_000 })
+      .toBeGreaterThanOrEqual(1);
     expect(record.events).toContainEqual(expect.objectContaining({ type: 'Stop Stuck' }));
   });
 
