@@ -15,12 +15,11 @@ import { publishEvents } from '../lib/domain/lifecycle/events.js';
 import { type RunRef, type RunWatch, runStart, stopTimeOf } from '../lib/domain/run-watch.js';
 import { verifyLink } from '../lib/domain/snooze/links.js';
 import {
+  claimedStopOf,
   type SnoozeRequest,
   type SnoozeResult,
-  type StopUnderWay,
   snoozeRun,
 } from '../lib/domain/snooze/snooze.js';
-import { isSameRun } from '../lib/domain/stop.js';
 import { isBase64, requestBody } from '../lib/edge/http/body.js';
 import { callerAuthentication, callerName } from '../lib/edge/http/caller-auth.js';
 import { problemResponses } from '../lib/edge/http/error-handler.js';
@@ -72,20 +71,6 @@ async function announce(result: Extract<SnoozeResult, { ok: true }>, request: Sn
   await publishEvents(getEventBridgeClient, config.eventBusName, [{ type: 'Stop Snoozed', detail }]);
 }
 
-/**
- * The stop of `run` already claimed in the ledger (one stop per job run): a claim of that run, or a
- * claim naming no run made since the run started. Only the claim is read (the role reads no record).
- */
-async function stopUnderWay(run: RunRef, now: number): Promise<StopUnderWay | undefined> {
-  const claim = await getLedger().readClaim(run, now);
-  if (!claim) return undefined;
-  const ofRun =
-    claim.runStartedAt === undefined
-      ? claim.claimedAt >= run.runStartedAt
-      : isSameRun(claim.runStartedAt, run.runStartedAt);
-  return ofRun ? { stopId: claim.stopId, at: claim.claimedAt } : undefined;
-}
-
 /** A watched run as the API shows it: times in ISO-8601 UTC. */
 function watchView(watch: RunWatch) {
   const stopAt = stopTimeOf(watch);
@@ -133,7 +118,13 @@ export async function snoozeApi(
     ...(caller !== undefined && { caller }),
   };
   const result = await snoozeRun(
-    { client: lakeFormation, store: getWatches(), limits, call: { deadline }, stopUnderWay },
+    {
+      client: lakeFormation,
+      store: getWatches(),
+      limits,
+      call: { deadline },
+      stopUnderWay: claimedStopOf(getLedger()),
+    },
     snooze,
   );
   if (!result.ok) {
@@ -231,7 +222,13 @@ export async function snoozeLink(
       linkId,
     };
     const result = await snoozeRun(
-      { client: lakeFormation, store: getWatches(), limits, call: { deadline }, stopUnderWay },
+      {
+        client: lakeFormation,
+        store: getWatches(),
+        limits,
+        call: { deadline },
+        stopUnderWay: claimedStopOf(getLedger()),
+      },
       request,
     );
     if (!result.ok) {

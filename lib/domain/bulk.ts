@@ -21,9 +21,13 @@ export interface StopGroup<T> extends RunCondition {
 
 /**
  * How a group's stop ended: with an outcome (and the ledger's `stopId` of it, when the stop was
- * recorded), or a failure worth retrying (DEADLINE: not started in time).
+ * recorded), held back by the group's stop before any call (why), or a failure worth retrying
+ * (DEADLINE: not started in time).
  */
-export type GroupVerdict = { result: StopResult; stopId?: string } | { failure: Failure };
+export type GroupVerdict =
+  | { result: StopResult; stopId?: string }
+  | { heldBack: string }
+  | { failure: Failure };
 
 export interface StopGroupsOptions {
   client: LakeFormationClient;
@@ -43,7 +47,7 @@ export interface StopGroupsOptions {
 export type StopOneGroup<T> = (
   group: StopGroup<T>,
   options: { deadline: number },
-) => Promise<{ result: StopResult; stopId?: string }>;
+) => Promise<{ result: StopResult; stopId?: string } | { heldBack: string }>;
 
 /**
  * The requests grouped by instance, job and run, in the order each was first seen. Requests for

@@ -34,6 +34,27 @@ export interface LedgeredStop {
   joined: boolean;
 }
 
+/**
+ * A stop its claimant held back once it held the run's claim (`holdBack` gave a reason): no call was
+ * made, nothing recorded, the claim let go.
+ */
+export interface HeldBackStop {
+  heldBack: string;
+}
+
+/** What a stop request asks of {@link stopOnce}. */
+export interface StopOnceRequest {
+  runStartedAt?: number;
+  requests: StopRequest[];
+  /**
+   * Asked once this request holds the run's claim, before LakeFormation is called: a reason the stop
+   * must not be made after all (the run was snoozed), or `undefined`. It is asked after the claim is
+   * written so that a writer that reads the claim after its own write (the snooze) and this reader of
+   * what it wrote cannot both miss each other. A throw lets go of the claim and is thrown on.
+   */
+  holdBack?: () => Promise<string | undefined>;
+}
+
 /** How long a request waits for another's stop of the same run to get its outcome, at most. */
 const JOIN_WAIT_MS = 5_000;
 const POLL_MS = 150;
@@ -77,9 +98,21 @@ const stateOf = (result: StopResult): StopState =>
 export async function stopOnce(
   deps: StopOnceDependencies,
   ref: JobRef,
-  request: { runStartedAt?: number; requests: StopRequest[] },
+  request: StopOnceRequest & { holdBack: NonNullable<StopOnceRequest['holdBack']> },
   options: CallOptions & { deadline: number },
-): Promise<LedgeredStop> {
+): Promise<LedgeredStop | HeldBackStop>;
+export async function stopOnce(
+  deps: StopOnceDependencies,
+  ref: JobRef,
+  request: Omit<StopOnceRequest, 'holdBack'>,
+  options: CallOptions & { deadline: number },
+): Promise<LedgeredStop>;
+export async function stopOnce(
+  deps: StopOnceDependencies,
+  ref: JobRef,
+  request: StopOnceRequest,
+  options: CallOptions & { deadline: number },
+): Promise<LedgeredStop | HeldBackStop> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const waitUntil = Math.min(options.deadline - 1_000, now() + JOIN_WAIT_MS);
@@ -114,19 +147,26 @@ async function stopAsClaimant(
   deps: StopOnceDependencies,
   ref: JobRef,
   stopId: string,
-  request: { runStartedAt?: number; requests: StopRequest[] },
+  request: StopOnceRequest,
   options: CallOptions & { deadline: number },
   now: () => number,
   sleep: (ms: number) => Promise<void>,
-): Promise<LedgeredStop> {
+): Promise<LedgeredStop | HeldBackStop> {
+  const letGo = () =>
+    deps.ledger.releaseClaim(ref, stopId).catch((releaseError: unknown) => {
+      // its lease runs out on its own
+      logger.warn('could not let go of the claim of a stop not made', { stopId, error: releaseError });
+    });
   let result: StopResult;
   try {
+    const heldBack = await request.holdBack?.();
+    if (heldBack !== undefined) {
+      await letGo();
+      return { heldBack };
+    }
     result = await stopWithOutcome(deps.client, ref, options, { runStartedAt: request.runStartedAt });
   } catch (error) {
-    await deps.ledger.releaseClaim(ref, stopId).catch((releaseError: unknown) => {
-      // its lease runs out on its own
-      logger.warn('could not let go of the claim of a failed stop', { stopId, error: releaseError });
-    });
+    await letGo();
     throw error;
   }
   const at = iso(now());

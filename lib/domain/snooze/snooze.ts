@@ -40,6 +40,12 @@ export interface StopUnderWay {
   stopId: string;
   /** epoch ms: when it was claimed. */
   at: number;
+  /**
+   * Its claimant has not had LakeFormation's answer yet. The reaper's stop reads the run's snooze
+   * once it holds the claim, before its call, and lets go of the claim if it finds one: a pending
+   * claim seen just after a snooze was written may still be let go.
+   */
+  pending?: boolean;
 }
 
 export type SnoozeResult =
@@ -66,12 +72,46 @@ export interface SnoozeDeps {
    * being made, so it is refused rather than confirmed.
    */
   stopUnderWay?: (run: RunRef, now: number) => Promise<StopUnderWay | undefined>;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * A {@link SnoozeDeps.stopUnderWay} that reads the ledger: the stop of `run` claimed there (one stop
+ * per job run), a claim of that run, or a claim naming no run made since the run started. Only the
+ * claim is read (the snooze function's role reads no record).
+ */
+export function claimedStopOf(ledger: {
+  readClaim(
+    ref: JobRef,
+    now: number,
+  ): Promise<
+    { stopId: string; runStartedAt?: number; state: 'PENDING' | 'REQUESTED'; claimedAt: number } | undefined
+  >;
+}): NonNullable<SnoozeDeps['stopUnderWay']> {
+  return async (run, now) => {
+    const claim = await ledger.readClaim(run, now);
+    if (!claim) return undefined;
+    const ofRun =
+      claim.runStartedAt === undefined
+        ? claim.claimedAt >= run.runStartedAt
+        : isSameRun(claim.runStartedAt, run.runStartedAt);
+    return ofRun
+      ? { stopId: claim.stopId, at: claim.claimedAt, pending: claim.state === 'PENDING' }
+      : undefined;
+  };
 }
 
 /** Statuses the reaper acts on: a job in any other is not running, and has no stop to snooze. */
 const RUNNING = new Set(['RUNNING', 'SUBMITTED']);
 /** Tries of a snooze that raced another on the same run. */
 const ATTEMPTS = 3;
+/**
+ * How long a snooze just written waits, at most, for a pending claim of its run to settle: a reaper
+ * stop reads the snooze within a ledger read of its claim, so one still pending past this is making
+ * its call.
+ */
+const PENDING_WAIT_MS = 2_000;
+const POLL_MS = 150;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -175,8 +215,8 @@ export async function snoozeRun(deps: SnoozeDeps, request: SnoozeRequest): Promi
       return { ok: false, refusal: 'LINK_USED', detail: 'this snooze link was used already', job };
     }
     if (recorded === 'recorded') {
-      // a stop claimed while the snooze was being written was not held back by it: say so
-      const raced = await deps.stopUnderWay?.(run, now());
+      // a stop claimed while the snooze was being written, and not held back by it: say so
+      const raced = await settledStop(deps, run, now);
       if (raced) {
         return {
           ok: false,
@@ -201,4 +241,24 @@ export async function snoozeRun(deps: SnoozeDeps, request: SnoozeRequest): Promi
     }
   }
   throw new LedgerUnavailableError('recordSnooze', new Error('snoozes of this run kept changing'));
+}
+
+/**
+ * The stop of `run` under way once this snooze is written: a pending claim is read again until it is
+ * accepted (`REQUESTED`), let go (the reaper's stop found the snooze, or failed), or the wait is over.
+ */
+async function settledStop(
+  deps: SnoozeDeps,
+  run: RunRef,
+  now: () => number,
+): Promise<StopUnderWay | undefined> {
+  if (!deps.stopUnderWay) return undefined;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const deadline = deps.call?.deadline;
+  const until = Math.min(now() + PENDING_WAIT_MS, deadline === undefined ? Infinity : deadline - 1_000);
+  for (;;) {
+    const stop = await deps.stopUnderWay(run, now());
+    if (!stop?.pending || now() >= until) return stop;
+    await sleep(POLL_MS);
+  }
 }

@@ -147,6 +147,7 @@ export async function processStopBatch(
   const due = options.watches ? await dropSnoozed(stops, options.watches, settle, failed) : stops;
 
   const ledger = options.ledger;
+  const watches = options.watches;
   const stopGroup: StopOneGroup<QueueItem> | undefined = ledger
     ? async (group, { deadline }) => {
         const requests = group.items.map(({ message }) => ({
@@ -154,12 +155,30 @@ export async function processStopBatch(
           ...(message.reason !== undefined && { reason: message.reason }),
           at: new Date().toISOString(),
         }));
-        const { result, stopId } = await stopOnce(
-          { client: options.client, ledger, ...(options.announce && { announce: options.announce }) },
-          group.ref,
-          { ...(group.runStartedAt !== undefined && { runStartedAt: group.runStartedAt }), requests },
-          { deadline },
-        );
+        const deps = {
+          client: options.client,
+          ledger,
+          ...(options.announce && { announce: options.announce }),
+        };
+        const request = {
+          ...(group.runStartedAt !== undefined && { runStartedAt: group.runStartedAt }),
+          requests,
+        };
+        const runStartedAt = group.runStartedAt;
+        // The reaper's stop of a run snoozed between the read above and the claim: the run's snooze
+        // is read again once the claim is held (the snooze reads the claim once its own write is
+        // made), so that one of the two sees the other. A stop some other producer asked for is
+        // made whatever the snoozes.
+        if (watches && runStartedAt !== undefined && group.items.every(isReaperStop)) {
+          const run = { ...group.ref, runStartedAt: runStart(runStartedAt) };
+          const holdBack = async () => {
+            const now = Date.now();
+            const until = (await watches.readWatches([run], now)).get(runKey(run))?.snoozedUntil;
+            return until !== undefined && until > now ? snoozedDetail(until) : undefined;
+          };
+          return stopOnce(deps, group.ref, { ...request, holdBack }, { deadline });
+        }
+        const { result, stopId } = await stopOnce(deps, group.ref, request, { deadline });
         return { result, stopId };
       }
     : undefined;
@@ -170,6 +189,10 @@ export async function processStopBatch(
         // as the failure table has it (today: retried), with the failure's kind (DEADLINE: not
         // started in time) as its errorCode
         failed(record, verdict.failure, context);
+        continue;
+      }
+      if ('heldBack' in verdict) {
+        settle({ ...context, disposition: 'acknowledged', detail: verdict.heldBack });
         continue;
       }
       const { result } = verdict;
@@ -244,9 +267,7 @@ async function dropSnoozed(
     context: Omit<MessageReport, 'disposition'>,
   ) => void,
 ): Promise<StopItem<QueueItem>[]> {
-  const reaped = stops.filter(
-    (stop) => stop.item.message.source === REAPER_SOURCE && stop.runStartedAt !== undefined,
-  );
+  const reaped = stops.filter((stop) => isReaperStop(stop.item) && stop.runStartedAt !== undefined);
   if (reaped.length === 0) return stops;
   const runOf = (stop: StopItem<QueueItem>) => ({
     ...stop.ref,
@@ -279,8 +300,18 @@ async function dropSnoozed(
       messageId: stop.item.record.messageId,
       ...messageContext(stop.ref, stop.item.message),
       disposition: 'acknowledged',
-      detail: `not stopped: the run was snoozed until ${new Date(until).toISOString()} after the reaper queued its stop`,
+      detail: snoozedDetail(until),
     });
   }
   return stops.filter((stop) => !dropped.has(stop));
+}
+
+/** A stop the reaper queued: the only kind a snooze holds back. */
+function isReaperStop(item: QueueItem): boolean {
+  return item.message.source === REAPER_SOURCE;
+}
+
+/** Why the reaper's stop of a snoozed run was acknowledged without a stop. */
+function snoozedDetail(until: number): string {
+  return `not stopped: the run was snoozed until ${new Date(until).toISOString()} after the reaper queued its stop`;
 }
