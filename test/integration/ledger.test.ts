@@ -28,6 +28,41 @@ beforeAll(async () => {
 });
 
 describe('stopOnce() on the ledger (moto DynamoDB)', () => {
+  it('asks holdBack once the run is claimed: a reason lets go of the claim and makes no call; a throw too, and is thrown on', async () => {
+    const cases = [
+      { holdBack: async () => 'not stopped: snoozed', throws: false },
+      {
+        holdBack: async (): Promise<string> => {
+          throw new Error('the stop ledger is unavailable (readWatches: TimeoutError)');
+        },
+        throws: true,
+      },
+    ];
+    for (const { holdBack, throws } of cases) {
+      const ref = job();
+      const client = fakeClient();
+      let claimHeld: unknown;
+      const asked = async () => {
+        claimHeld = await ledger.readClaim(ref, Date.now());
+        return holdBack();
+      };
+      const answer = stopOnce(
+        { client, ledger },
+        ref,
+        { runStartedAt: Date.now() - 3600_000, requests: [request('stale-job-reaper')], holdBack: asked },
+        { deadline: deadline() },
+      );
+      if (throws) {
+        await expect(answer).rejects.toThrow('readWatches: TimeoutError');
+      } else {
+        expect(await answer).toEqual({ heldBack: 'not stopped: snoozed' });
+      }
+      expect(claimHeld).toMatchObject({ state: 'PENDING' });
+      expect(client.calls).toEqual([]);
+      expect(await ledger.readClaim(ref, Date.now())).toBeUndefined();
+    }
+  });
+
   it('makes one LakeFormation stop for concurrent requests of a job, all sharing its stopId', async () => {
     // Prepare: the stop call takes 300 ms, long enough for every request to find it pending
     const ref = job();

@@ -89,6 +89,58 @@ describe('Function: snoozeRun()', () => {
     expect(await store.readWatch({ ...REF, runStartedAt: START }, NOW)).toMatchObject({ snoozes: 1 });
   });
 
+  it('waits for a pending claim found after the snooze was written to be let go, then confirms the snooze', async () => {
+    const store = memoryWatches();
+    let clock = NOW;
+    const slept: number[] = [];
+    // no stop before the write; after it, a claim pending for three reads, then let go
+    const answers = [
+      undefined,
+      ...Array.from({ length: 3 }, () => ({ stopId: 'stop-3', at: NOW, pending: true })),
+    ];
+    const result = await snoozeRun(
+      {
+        ...deps({}, store),
+        now: () => clock,
+        sleep: async (ms: number) => {
+          slept.push(ms);
+          clock += ms;
+        },
+        stopUnderWay: async () => answers.shift(),
+      },
+      { ref: REF, minutes: 60, source: 'api' },
+    );
+    expect(result).toMatchObject({ ok: true, snoozedUntil: NOW + 60 * 60_000 });
+    expect(slept).toEqual([150, 150, 150]);
+  });
+
+  it('says the stop is under way when its claim, pending, is accepted, or still pending after 2 s', async () => {
+    for (const settle of ['accepted', 'still pending'] as const) {
+      let clock = NOW;
+      let reads = 0;
+      const result = await snoozeRun(
+        {
+          ...deps({}, memoryWatches()),
+          now: () => clock,
+          sleep: async (ms: number) => {
+            clock += ms;
+          },
+          stopUnderWay: async () => {
+            reads++;
+            if (reads === 1) return undefined;
+            const pending = settle === 'still pending' || reads < 4;
+            return { stopId: 'stop-4', at: NOW, pending };
+          },
+        },
+        { ref: REF, minutes: 60, source: 'api' },
+      );
+      expect(result).toMatchObject({ ok: false, refusal: 'STOP_UNDER_WAY' });
+      // the read before the write, then: accepted at the third read after it; or read until 2 s are over
+      expect(reads).toBe(settle === 'accepted' ? 4 : 1 + 1 + Math.ceil(2_000 / 150));
+      expect(clock - NOW).toBeLessThanOrEqual(settle === 'accepted' ? 300 : 2_100);
+    }
+  });
+
   it('stops at the later of the warning’s stop time and the snooze', async () => {
     const store = memoryWatches();
     const run = { ...REF, runStartedAt: START };
