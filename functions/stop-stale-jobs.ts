@@ -61,9 +61,11 @@ export async function stopStaleJobs(
     now: Date.now(),
     deadline,
     watches: getWatches(),
-    publish: async (events) => {
-      if (busName !== undefined) await publishEvents(getEventBridgeClient, busName, events);
-    },
+    // a policy that warns has the bus (checked at cold start); without one nothing is published
+    publish: async (events) =>
+      busName === undefined
+        ? { unpublished: events.map((_, index) => index) }
+        : publishEvents(getEventBridgeClient, busName, events),
     ...(snoozeLink && { snoozeLink }),
   });
   if (summary.capped && busName !== undefined) {

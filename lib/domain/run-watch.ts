@@ -68,6 +68,12 @@ export interface RunWatchStore {
   /** Records the run's warning; `false` when it already had one (another reaper run gave it). */
   recordWarning(run: RunRef, warning: Warning, now: number): Promise<boolean>;
   /**
+   * Takes back the run's warning given at `warnedAt` (epoch ms), whose event could not be published:
+   * the next reaper run warns the run again. `false` when the run's warning is not that one (or it
+   * has none).
+   */
+  withdrawWarning(run: RunRef, warnedAt: number, now: number): Promise<boolean>;
+  /**
    * Records a snooze; `conflict` when the run changed since it was read (another snooze), or
    * `link-used` when the snooze's link already was.
    */

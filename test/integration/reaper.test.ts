@@ -1,11 +1,22 @@
 import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createWatchTable } from '../../lib/domain/ledger/watches.js';
 import type { ReaperSummary } from '../../lib/domain/reaper/reaper.js';
+import { runStart } from '../../lib/domain/run-watch.js';
 import type { LakeFormationEmulator } from '../../local/emulator/server.js';
 import type { JobRecord } from '../../local/emulator/store.js';
-import { drainQueue, recordPutEvents, uniqueName, useMoto } from '../support/aws.js';
+import {
+  createFunctionSecrets,
+  createTestLedger,
+  drainQueue,
+  recordPutEvents,
+  uniqueName,
+  useMoto,
+} from '../support/aws.js';
 import { emulatorEnv, INSTANCE, OTHER_INSTANCE, testEmulator } from '../support/emulator.js';
 import { lambdaContext } from '../support/lambda.js';
 import { captureLogs, emfTotals } from '../support/logs.js';
@@ -212,5 +223,57 @@ describe('stop-stale-jobs against the emulator and SQS on moto', () => {
     await expect(reaper({ rules: [{ match: { namePattern: 'x' }, maxRunMinutes: -1 }] })).rejects.toThrow(
       'STALE_JOB_POLICY: rules[0].maxRunMinutes',
     );
+  });
+});
+
+describe('stop-stale-jobs warnings when the event bus fails (ledger, bus and secrets on moto)', () => {
+  it('withdraws a warning whose Job Warned could not be published, and warns again once the bus is back', async () => {
+    const tableName = await createTestLedger('reaper-warn');
+    const { webhookSecret } = await createFunctionSecrets('reaper-warn', {
+      bearerTokens: ['reaper-warn-bearer'],
+      linkKeys: ['reaper-warn-link-key-of-32-characters-at-least'],
+    });
+    const busName = uniqueName('reaper-warn-bus');
+    await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: busName }));
+    vi.stubEnv('STOP_LEDGER_TABLE', tableName);
+    vi.stubEnv('WEBHOOK_SECRET_ID', webhookSecret);
+    vi.stubEnv('PUBLIC_BASE_URL', 'https://stopper.example');
+    const job = emulator.store.add(INSTANCE, {
+      name: 'warned_close',
+      type: 'METADATA_MIGRATION',
+      status: 'RUNNING',
+      startedMinutesAgo: 220,
+    });
+    // only this job is warned (limit 240, warned 30 min before); the others are as in the policy above
+    const policy = {
+      ...POLICY,
+      rules: [{ match: { namePattern: 'warned_*' }, maxRunMinutes: 240, warnMinutes: 30 }, ...POLICY.rules],
+    };
+    const run = { instanceId: INSTANCE, jobId: job.id, runStartedAt: runStart(Number(job.startTime)) };
+    const watches = createWatchTable({ tableName, retentionDays: 90, client: new DynamoDBClient({}) });
+
+    vi.stubEnv('STOP_EVENT_BUS_NAME', uniqueName('no-such-bus'));
+    const logs = captureLogs();
+    const first = await (await reaper(policy))(scheduled, lambdaContext(60_000));
+    expect(first).toMatchObject({ warned: 0 });
+    expect((await watches.readWatch(run, Date.now()))?.warning).toBeUndefined();
+    expect(logs.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'warning withdrawn: its event could not be published; the next run warns again',
+        jobId: job.id,
+        withdrawn: true,
+      }),
+    );
+
+    vi.stubEnv('STOP_EVENT_BUS_NAME', busName);
+    const published = await recordPutEvents();
+    const second = await (await reaper(policy))(scheduled, lambdaContext(60_000));
+    expect(second).toMatchObject({ warned: 1 });
+    expect((await watches.readWatch(run, Date.now()))?.warning).toMatchObject({ warnMinutes: 30 });
+    expect(published.map((e) => [e.DetailType, JSON.parse(e.Detail ?? '{}').jobId])).toEqual([
+      ['Job Warned', job.id],
+    ]);
+    await drain();
   });
 });

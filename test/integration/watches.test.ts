@@ -49,6 +49,23 @@ describe('run watches on the ledger table (moto DynamoDB)', () => {
     expect(watch?.warning).toEqual(warning(NOW));
   });
 
+  it('withdraws only the warning given at the time named, keeps the snoozes, and lets a new warning be recorded', async () => {
+    const r = run();
+    expect(await store.withdrawWarning(r, NOW, NOW)).toBe(false);
+    expect(await store.readWatch(r, NOW)).toBeUndefined();
+    await store.recordSnooze(r, snooze(0, NOW + 60_000), NOW);
+    await store.recordWarning(r, warning(NOW + 30 * 60_000), NOW);
+    // another warning's time: another reaper run's, which its owner was told of
+    expect(await store.withdrawWarning(r, NOW - 1, NOW)).toBe(false);
+    expect((await store.readWatch(r, NOW))?.warning).toBeDefined();
+
+    expect(await store.withdrawWarning(r, NOW, NOW + 1_000)).toBe(true);
+    const watch = await store.readWatch(r, NOW + 1_000);
+    expect(watch).toMatchObject({ snoozes: 1, snoozedUntil: NOW + 60_000, updatedAt: NOW + 1_000 });
+    expect(watch).not.toHaveProperty('warning');
+    expect(await store.recordWarning(r, warning(NOW + 40 * 60_000), NOW + 2_000)).toBe(true);
+  });
+
   it('counts snoozes: a change made against a count another snooze moved on is refused', async () => {
     const r = run();
     expect(await store.recordSnooze(r, snooze(0, NOW + 60_000), NOW)).toBe('recorded');

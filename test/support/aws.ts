@@ -70,7 +70,7 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string): Promise<Mess
  */
 export async function createFunctionSecrets(
   prefix: string,
-  webhookKeys: { hmacKeys?: string[]; bearerTokens?: string[] },
+  webhookKeys: { hmacKeys?: string[]; bearerTokens?: string[]; linkKeys?: string[] },
 ): Promise<{ credentialsSecret: string; webhookSecret: string }> {
   const secrets = new SecretsManagerClient({});
   const credentialsSecret = uniqueName(`${prefix}-credentials`);

@@ -34,6 +34,13 @@ export function memoryWatches(initial: RunWatch[] = []) {
       items.set(runKey(run), { ...watch, warning, updatedAt: now });
       return true;
     },
+    async withdrawWarning(run, warnedAt, now) {
+      const watch = items.get(runKey(run));
+      if (watch?.warning?.warnedAt !== warnedAt) return false;
+      const { warning: _withdrawn, ...rest } = watch;
+      items.set(runKey(run), { ...rest, updatedAt: now });
+      return true;
+    },
     async recordSnooze(run, change, now) {
       const watch = items.get(runKey(run)) ?? empty(run, now);
       if (change.linkId !== undefined && watch.usedLinks.includes(change.linkId)) return 'link-used';

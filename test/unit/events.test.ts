@@ -64,7 +64,7 @@ describe('Function: publishEvents()', () => {
       sleep,
     );
 
-    expect(result).toEqual({ published: 4, failed: 0 });
+    expect(result).toEqual({ published: 4, failed: 0, unpublished: [] });
     const [first, second] = sent();
     expect(sent()).toHaveLength(2);
     expect(stopIds(second ?? [])).toEqual(['s2', 's4']);
@@ -95,7 +95,8 @@ describe('Function: publishEvents()', () => {
     );
     metrics.publishStoredMetrics();
 
-    expect(result).toEqual({ published: 2, failed: 1 });
+    // s2, the second event given, is the one not published
+    expect(result).toEqual({ published: 2, failed: 1, unpublished: [1] });
     expect(sent().map(stopIds)).toEqual([['s1', 's2', 's3'], ['s2'], ['s2']]);
     const eventIds = sent().map((entries) => entries.find((e) => e.Detail?.includes('"s2"'))?.Detail);
     expect(new Set(eventIds).size).toBe(1);
@@ -129,12 +130,16 @@ describe('Function: publishEvents()', () => {
     metrics.publishStoredMetrics();
 
     expect(sent().map((entries) => entries.length)).toEqual([10, 2]);
-    expect(result).toEqual({ published: 10, failed: 2 });
+    expect(result).toEqual({ published: 10, failed: 2, unpublished: [10, 11] });
     expect(emfTotals(logs.lines).EventPublishFailed).toBe(2);
   });
 
   it('publishes nothing and calls nothing for no events', async () => {
-    expect(await publishEvents(new EventBridgeClient({}), 'bus', [])).toEqual({ published: 0, failed: 0 });
+    expect(await publishEvents(new EventBridgeClient({}), 'bus', [])).toEqual({
+      published: 0,
+      failed: 0,
+      unpublished: [],
+    });
     expect(sent()).toEqual([]);
   });
 });

@@ -47,6 +47,8 @@ function sentIds(): string[] {
 function reaper(policy: unknown, jobs: Job[], initial: RunWatch[] = []) {
   const watches = memoryWatches(initial);
   const published: { type: string; detail: Record<string, unknown> }[] = [];
+  /** The jobs whose Job Warned event the bus fails. */
+  const unpublishable = new Set<string>();
   const links: unknown[] = [];
   const runAt = (now: number, options: { link?: boolean; policy?: unknown } = {}) =>
     runReaper({
@@ -59,7 +61,11 @@ function reaper(policy: unknown, jobs: Job[], initial: RunWatch[] = []) {
       deadline: Date.now() + 60_000,
       watches,
       publish: async (events) => {
-        published.push(...events);
+        const unpublished = events.flatMap((event, index) =>
+          unpublishable.has(String(event.detail.jobId)) ? [index] : [],
+        );
+        published.push(...events.filter((_, index) => !unpublished.includes(index)));
+        return { unpublished };
       },
       ...(options.link !== false && {
         snoozeLink: (link) => {
@@ -68,7 +74,7 @@ function reaper(policy: unknown, jobs: Job[], initial: RunWatch[] = []) {
         },
       }),
     });
-  return { watches, published, links, runAt };
+  return { watches, published, unpublishable, links, runAt };
 }
 
 beforeEach(() => {
@@ -294,6 +300,39 @@ describe('Reaper warnings (warnMinutes)', () => {
     await expect(r.runAt(START + 215 * MIN)).rejects.toThrow('ledger down');
     expect(r.published.map((event) => event.detail.jobId).sort()).toEqual(['a', 'c']);
     expect([...r.watches.items.values()].map((watch) => watch.jobId).sort()).toEqual(['a', 'c']);
+  });
+
+  it('withdraws a warning whose event could not be published, warns again next run, and gives the lead from that warning', async () => {
+    const r = reaper({ maxRunMinutes: 240, warnMinutes: 30 }, [job('a'), job('b')]);
+    r.unpublishable.add('b');
+    const first = START + 215 * MIN;
+    expect(await r.runAt(first)).toMatchObject({ warned: 1, enqueued: 0 });
+    expect(r.published.map((event) => event.detail.jobId)).toEqual(['a']);
+    // b's owner was never told: nothing of b's warning is kept
+    const kept = Object.fromEntries(
+      [...r.watches.items.values()].map((watch) => [watch.jobId, watch.warning]),
+    );
+    expect(kept.a).toMatchObject({ warnedAt: first });
+    expect(kept.b).toBeUndefined();
+
+    // the bus is back: b is warned at the next run, and its lead starts then
+    r.unpublishable.clear();
+    const second = first + 10 * MIN;
+    expect(await r.runAt(second)).toMatchObject({ warned: 1, enqueued: 0 });
+    expect(r.published.map((event) => event.detail.jobId)).toEqual(['a', 'b']);
+    expect(r.published[1]?.detail.stopAt).toBe(new Date(START + 255 * MIN).toISOString());
+    // at a's stop time, a is stopped and b waits for its own
+    expect(await r.runAt(START + 246 * MIN)).toMatchObject({ enqueued: 1, waiting: 1 });
+    expect(sentIds()).toEqual(['a']);
+  });
+
+  it('fails the run when a warning whose event could not be published cannot be withdrawn either', async () => {
+    const r = reaper({ maxRunMinutes: 240, warnMinutes: 30 }, [job('a')]);
+    r.unpublishable.add('a');
+    r.watches.withdrawWarning = async () => {
+      throw new Error('ledger down');
+    };
+    await expect(r.runAt(START + 215 * MIN)).rejects.toThrow('ledger down');
   });
 
   it('sends no second warning when another run recorded the warning first', async () => {

@@ -77,7 +77,7 @@ function run(
     now: NOW,
     deadline: Date.now() + 60_000,
     watches: memoryWatches(),
-    publish: async () => {},
+    publish: async () => ({ unpublished: [] }),
   });
   return { client, promise };
 }
@@ -177,7 +177,7 @@ describe('Function: runReaper()', () => {
       now: NOW,
       deadline: Date.now() + 60_000,
       watches: memoryWatches(),
-      publish: async () => {},
+      publish: async () => ({ unpublished: [] }),
     });
 
     expect(client.calls).toHaveLength(4 * 3 * 2);
@@ -226,7 +226,7 @@ describe('Function: runReaper()', () => {
       now: NOW,
       deadline: Date.now() + 60_000,
       watches: memoryWatches(),
-      publish: async () => {},
+      publish: async () => ({ unpublished: [] }),
     });
 
     expect(sent().map((message) => message.jobId)).toEqual(['running']);

@@ -153,6 +153,31 @@ export function createWatchTable(options: WatchTableOptions): RunWatchStore {
       }
     },
 
+    async withdrawWarning(run, warnedAt, now) {
+      try {
+        await send('withdrawWarning', (dynamo) =>
+          dynamo.send(
+            new UpdateItemCommand({
+              TableName: table,
+              Key: watchKey(run),
+              UpdateExpression: 'REMOVE #warning SET #updatedAt = :updatedAt',
+              ConditionExpression: '#warning.#warnedAt = :warnedAt AND #expiresAt >= :nowS',
+              ExpressionAttributeNames: names('warning', 'warnedAt', 'updatedAt', 'expiresAt'),
+              ExpressionAttributeValues: {
+                ':warnedAt': { N: String(warnedAt) },
+                ':updatedAt': { N: String(now) },
+                ':nowS': { N: String(seconds(now)) },
+              },
+            }),
+          ),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
     async recordSnooze(run: RunRef, change: SnoozeChange, now: number) {
       const unchanged =
         change.expectedSnoozes === 0

@@ -42,6 +42,14 @@ export interface LifecycleEvent {
   detail: EventDetail;
 }
 
+/** What became of a {@link publishEvents} call's events. */
+export interface PublishResult {
+  published: number;
+  failed: number;
+  /** The positions (in the events given) of those that could not be published, in no set order. */
+  unpublished: readonly number[];
+}
+
 /** `PutEvents` takes at most 10 entries. */
 const BATCH = 10;
 /** Sends of an entry PutEvents reports as failed, at most. */
@@ -71,28 +79,31 @@ export async function publishEvents(
   events: readonly LifecycleEvent[],
   now: () => number = Date.now,
   sleep: (ms: number) => Promise<void> = pause,
-): Promise<{ published: number; failed: number }> {
-  if (events.length === 0) return { published: 0, failed: 0 };
-  const entries: PutEventsRequestEntry[] = events.map((event) => ({
-    EventBusName: busName,
-    Source: EVENT_SOURCE,
-    DetailType: event.type,
-    Detail: JSON.stringify({ eventId: randomUUID(), at: new Date(now()).toISOString(), ...event.detail }),
+): Promise<PublishResult> {
+  if (events.length === 0) return { published: 0, failed: 0, unpublished: [] };
+  const entries = events.map((event, index) => ({
+    index,
+    entry: {
+      EventBusName: busName,
+      Source: EVENT_SOURCE,
+      DetailType: event.type,
+      Detail: JSON.stringify({ eventId: randomUUID(), at: new Date(now()).toISOString(), ...event.detail }),
+    } satisfies PutEventsRequestEntry,
   }));
-  let failed = 0;
+  const unpublished: number[] = [];
   for (let start = 0; start < entries.length; start += BATCH) {
     let batch = entries.slice(start, start + BATCH);
     try {
       const eventBridge = typeof client === 'function' ? client() : client;
       for (let attempt = 1; ; attempt++) {
-        const result = await eventBridge.send(new PutEventsCommand({ Entries: batch }));
+        const result = await eventBridge.send(new PutEventsCommand({ Entries: batch.map((e) => e.entry) }));
         const answers = result.Entries ?? [];
         const retry = batch.filter((_, index) => answers[index]?.ErrorCode !== undefined);
         if (retry.length === 0) break;
         if (attempt >= ATTEMPTS) {
-          failed += retry.length;
+          unpublished.push(...retry.map((e) => e.index));
           logger.error('lifecycle events not published', {
-            types: retry.map((entry) => entry.DetailType),
+            types: retry.map((e) => e.entry.DetailType),
             errorCode: answers.find((entry) => entry.ErrorCode)?.ErrorCode,
           });
           break;
@@ -103,13 +114,14 @@ export async function publishEvents(
       }
     } catch (error) {
       // the SDK has retried the call itself: these entries (this batch's) are not published
-      failed += batch.length;
+      unpublished.push(...batch.map((e) => e.index));
       logger.error('lifecycle events not published', {
-        types: batch.map((entry) => entry.DetailType),
+        types: batch.map((e) => e.entry.DetailType),
         error,
       });
     }
   }
+  const failed = unpublished.length;
   if (failed > 0) metrics.addMetric('EventPublishFailed', MetricUnit.Count, failed);
-  return { published: events.length - failed, failed };
+  return { published: events.length - failed, failed, unpublished };
 }

@@ -51,8 +51,13 @@ export interface ReaperOptions {
   deadline: number;
   /** The warnings and snoozes of job runs (the stop ledger). */
   watches: RunWatchStore;
-  /** Publishes the run's `Job Warned` events (never throws). */
-  publish: (events: { type: 'Job Warned'; detail: Record<string, unknown> }[]) => Promise<unknown>;
+  /**
+   * Publishes the run's `Job Warned` events (never throws): says which could not be published (their
+   * positions in `events`).
+   */
+  publish: (
+    events: { type: 'Job Warned'; detail: Record<string, unknown> }[],
+  ) => Promise<{ unpublished: readonly number[] }>;
   /** The snooze link of a warned run, snoozing it for `minutes`, valid until `expiresAt` (epoch ms); none without link keys. */
   snoozeLink?: (link: RunRef & { minutes: number; expiresAt: number }) => string | undefined;
 }
@@ -266,7 +271,9 @@ export async function runReaper(options: ReaperOptions): Promise<ReaperSummary> 
 
 /**
  * Records each run's warning (once: a run another reaper run warned is skipped) and publishes a
- * `Job Warned` event for each recorded one, with its snooze link. Returns the warnings recorded.
+ * `Job Warned` event for each recorded one, with its snooze link. A warning whose event could not be
+ * published is withdrawn, so that the next run warns again: the lead the owner is given starts with
+ * a warning that went out. Returns the warnings given (recorded and published).
  * The link is a credential of sorts: it is never logged.
  */
 async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'warn' }>[]): Promise<number> {
@@ -296,7 +303,6 @@ async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'wa
       minutes: options.policy.maxSnoozeMinutes,
       expiresAt: warning.stopAt + LINK_VALID_AFTER_STOP_MS,
     });
-    logger.info('job warned', { ...describeRun(run, warning), link: snoozeUrl !== undefined });
     return {
       type: 'Job Warned' as const,
       detail: {
@@ -315,10 +321,33 @@ async function warn(options: ReaperOptions, actions: Extract<Action, { kind: 'wa
       },
     };
   });
-  await options.publish(events);
+  const unpublished = new Set((await options.publish(events)).unpublished);
+  let given = 0;
+  for (const [index, { run, warning }] of warned.entries()) {
+    const link = events[index]?.detail.snoozeUrl !== undefined;
+    if (!unpublished.has(index)) {
+      logger.info('job warned', { ...describeRun(run, warning), link });
+      given++;
+      continue;
+    }
+    try {
+      const withdrawn = await options.watches.withdrawWarning(run, warning.warnedAt, options.now);
+      logger.warn('warning withdrawn: its event could not be published; the next run warns again', {
+        ...describeRun(run, warning),
+        withdrawn,
+      });
+    } catch (error) {
+      // the warning stays recorded though its owner was not told: the run fails, and says so
+      logger.error('a warning whose event could not be published could not be withdrawn', {
+        ...describeRun(run, warning),
+        error,
+      });
+      failure ??= error;
+    }
+  }
   // the run fails (and shows in the function's errors) once what was recorded has been told
   if (failure !== undefined) throw failure;
-  return warned.length;
+  return given;
 }
 
 function describeRun(run: RunRef, warning: Warning) {
