@@ -30,6 +30,19 @@ describe('docs/openapi.yaml', () => {
     );
   });
 
+  it('docs/http-api.md lists every problem code with the status it is answered with', () => {
+    const table = readFileSync(new URL('../../docs/http-api.md', import.meta.url), 'utf8')
+      .split('\n')
+      .flatMap((line) => {
+        const cells = line.split('|').map((cell) => cell.trim());
+        const code = cells[1]?.match(/^`([A-Z_]+)`$/)?.[1];
+        return code && /^\d{3}$/.test(cells[2] ?? '') ? [[code, Number(cells[2])] as const] : [];
+      });
+    expect(Object.fromEntries(table)).toEqual(
+      Object.fromEntries(Object.entries(PROBLEMS).map(([code, { status }]) => [code, status])),
+    );
+  });
+
   it('names every stop outcome, as a result or as a problem', () => {
     const { StopResult, Problem } = openapi.components.schemas;
     expect(
