@@ -1,12 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { delimiter } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UsageError } from './cli.js';
-
-/** Put on the PYTHONPATH of moto_server: its sitecustomize.py makes DynamoDB item operations atomic. */
-const MOTO_SITE = fileURLToPath(new URL('./moto-site', import.meta.url));
 
 /** A running `moto_server`, bound to 127.0.0.1 only. */
 export interface Moto {
@@ -110,11 +105,6 @@ export async function startMoto({
   const chosen = port ?? (await freePort());
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(chosen)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    // moto-site/sitecustomize.py makes moto's DynamoDB item operations atomic, as DynamoDB's are
-    env: {
-      ...process.env,
-      PYTHONPATH: [MOTO_SITE, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
-    },
   });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
